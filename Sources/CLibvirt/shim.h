@@ -1,0 +1,5 @@
+#ifndef VMCTL_CLIBVIRT_SHIM_H
+#define VMCTL_CLIBVIRT_SHIM_H
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#endif
