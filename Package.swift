@@ -20,9 +20,10 @@ let package = Package(
         ),
         .target(name: "Libvirt", dependencies: ["CLibvirt"]),
         .target(name: "LibvirtXML"),
+        .target(name: "CSystem"),
         .target(
             name: "VMCtlCore",
-            dependencies: ["Libvirt", "LibvirtXML"],
+            dependencies: ["Libvirt", "LibvirtXML", "CSystem"],
             resources: [.copy("Resources/tiny-image")]
         ),
         .target(

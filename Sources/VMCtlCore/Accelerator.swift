@@ -1,0 +1,70 @@
+import Foundation
+import Libvirt
+
+public enum AcceleratorPreference: String, Codable, Sendable, CaseIterable {
+    case auto, kvm, tcg
+}
+
+/// Whether hardware virtualization works on the host libvirt manages, and if not, why.
+public struct KVMStatus: Sendable, Equatable {
+    public let isUsable: Bool
+    public let reason: String
+
+    /// Reads the local host: a /dev/kvm that exists is not enough (a PVM device on a CPU without
+    /// VT-x/AMD-V accepts guests that then hang), so CPU flags and the providing module are checked too.
+    public static func probeLocalHost(
+        cpuinfo: String? = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+        fileExists: (String) -> Bool = { FileManager.default.fileExists(atPath: $0) },
+        isReadWritable: (String) -> Bool = { access($0, R_OK | W_OK) == 0 }
+    ) -> KVMStatus {
+        guard fileExists("/dev/kvm") else {
+            return KVMStatus(isUsable: false, reason: "/dev/kvm is missing (no KVM module loaded)")
+        }
+        let flags = Set((cpuinfo ?? "").split(separator: "\n").first { $0.hasPrefix("flags") }?
+            .split(separator: " ").map(String.init) ?? [])
+        let hasHardwareSupport = flags.contains("vmx") || flags.contains("svm")
+        if !hasHardwareSupport {
+            if fileExists("/sys/module/kvm_pvm") {
+                return KVMStatus(isUsable: false,
+                    reason: "/dev/kvm is a PVM device (kvm_pvm) on a CPU without VT-x/AMD-V: guests hang under it")
+            }
+            return KVMStatus(isUsable: false, reason: "the CPU has no VT-x/AMD-V (no vmx/svm flag)")
+        }
+        guard isReadWritable("/dev/kvm") else {
+            return KVMStatus(isUsable: false, reason: "no permission to use /dev/kvm (join the kvm group)")
+        }
+        return KVMStatus(isUsable: true, reason: "/dev/kvm usable, CPU has \(flags.contains("vmx") ? "VT-x" : "AMD-V")")
+    }
+
+    /// For a remote host only libvirt can tell: does it offer `kvm` domains?
+    public static func probe(connection: Connection, isLocal: Bool) -> KVMStatus {
+        if isLocal { return probeLocalHost() }
+        do {
+            _ = try connection.domainCapabilities(arch: "x86_64", virtType: "kvm")
+            return KVMStatus(isUsable: true, reason: "libvirt on the remote host offers KVM")
+        } catch {
+            return KVMStatus(isUsable: false, reason: "libvirt on the remote host offers no KVM: \(error)")
+        }
+    }
+}
+
+/// The domain type to define and, when vmctl fell back, the one notice to print.
+public struct AcceleratorChoice: Sendable, Equatable {
+    public let domainType: String
+    public let notice: String?
+
+    public static func choose(_ preference: AcceleratorPreference, kvm: KVMStatus) throws -> AcceleratorChoice {
+        switch preference {
+        case .tcg:
+            return AcceleratorChoice(domainType: "qemu", notice: nil)
+        case .kvm:
+            guard kvm.isUsable else { throw VMCtlError("--accel kvm: KVM is not usable: \(kvm.reason)") }
+            return AcceleratorChoice(domainType: "kvm", notice: nil)
+        case .auto:
+            if kvm.isUsable { return AcceleratorChoice(domainType: "kvm", notice: nil) }
+            return AcceleratorChoice(
+                domainType: "qemu",
+                notice: "KVM not usable (\(kvm.reason)); using TCG software emulation, which is slower")
+        }
+    }
+}

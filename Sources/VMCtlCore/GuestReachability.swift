@@ -1,0 +1,68 @@
+import Foundation
+
+/// Decides whether vmctl may send packets to a guest address, and checks whether the guest answers.
+public enum GuestReachability {
+    /// True when `address` lies in the subnet of an interface of this network namespace (a guest bridge).
+    /// Anything else would be sent along a route, towards hosts that are not ours: vmctl never does that.
+    public static func isOnLink(_ address: String) -> Bool {
+        guard let target = IPv4Address(address) else { return false }
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0, let first = list else { return false }
+        defer { freeifaddrs(list) }
+        for entry in sequence(first: first, next: { $0.pointee.ifa_next }) {
+            guard let addr = entry.pointee.ifa_addr, addr.pointee.sa_family == sa_family_t(AF_INET),
+                  let mask = entry.pointee.ifa_netmask else { continue }
+            let local = addr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt32(bigEndian: $0.pointee.sin_addr.s_addr) }
+            let netmask = mask.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt32(bigEndian: $0.pointee.sin_addr.s_addr) }
+            if netmask != 0, netmask != 0xffff_ffff, local & netmask == target.value & netmask, local != target.value {
+                return true
+            }
+        }
+        return false
+    }
+
+    /// A guest answers when a TCP connection to `port` is accepted or actively refused: either way its
+    /// network stack replied, which a DHCP lease alone does not prove.
+    public static func answers(_ address: String, port: UInt16 = 22, timeout: Double = 0.3) -> Bool {
+        guard let target = IPv4Address(address), isOnLink(address) else { return false }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var sin = sockaddr_in()
+        sin.sin_family = sa_family_t(AF_INET)
+        sin.sin_port = port.bigEndian
+        sin.sin_addr.s_addr = target.value.bigEndian
+        let started = withUnsafePointer(to: &sin) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        if started == 0 { return true }
+        if errno == ECONNREFUSED { return true }
+        guard errno == EINPROGRESS else { return false }
+        var descriptor = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        guard poll(&descriptor, 1, Int32(timeout * 1000)) == 1 else { return false }
+        var error: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
+        return error == 0 || error == ECONNREFUSED
+    }
+}
+
+/// A dotted-quad IPv4 address as a number.
+public struct IPv4Address: Sendable, Hashable, CustomStringConvertible {
+    public let value: UInt32
+
+    public init?(_ text: String) {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4 else { return nil }
+        var value: UInt32 = 0
+        for part in parts {
+            guard !part.isEmpty, part.count <= 3, part.allSatisfy(\.isASCII), let octet = UInt8(part) else { return nil }
+            value = value << 8 | UInt32(octet)
+        }
+        self.value = value
+    }
+
+    public var description: String {
+        [24, 16, 8, 0].map { String((value >> UInt32($0)) & 0xff) }.joined(separator: ".")
+    }
+}

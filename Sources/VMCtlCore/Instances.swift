@@ -1,0 +1,330 @@
+import Foundation
+import Libvirt
+import LibvirtXML
+
+/// What `vmctl list` and `vmctl info` report about a VM.
+public struct InstanceSummary: Codable, Sendable, Equatable {
+    public let name: String
+    public let state: String
+    public let cpus: Int
+    public let memory: String
+    public let image: String?
+    public let network: String?
+    public let mac: String?
+    public let addresses: [String]
+    /// False for domains vmctl did not create (they are listed, not managed).
+    public let managed: Bool
+}
+
+public struct InstanceDetails: Codable, Sendable, Equatable {
+    public let name: String
+    public let uuid: String
+    public let state: String
+    public let cpus: Int
+    public let maxCPUs: Int
+    public let memory: String
+    public let maxMemory: String
+    public let accelerator: String
+    public let image: String?
+    public let flavor: String?
+    public let instanceID: String?
+    public let created: String?
+    public let network: String?
+    public let mac: String?
+    public let addresses: [String]
+    public let disks: [Disk]
+    public let serialLog: String?
+
+    public struct Disk: Codable, Sendable, Equatable {
+        public let target: String
+        public let volume: String
+        public let capacity: String
+        public let allocation: String
+        public let readOnly: Bool
+    }
+}
+
+/// VM lifecycle: create, start, stop, reboot, delete, and what they look like now.
+public struct Instances {
+    let session: Session
+    let storage: Storage
+    let networks: Networks
+    /// Where notices go (the accelerator fallback, leftovers cleaned up).
+    let notice: (String) -> Void
+
+    public init(session: Session, notice: @escaping (String) -> Void = { _ in }) {
+        self.session = session
+        self.storage = Storage(session: session)
+        self.networks = Networks(session: session)
+        self.notice = notice
+    }
+
+    // MARK: Lookup
+
+    public func domain(named name: String) throws -> Domain {
+        do {
+            return try session.connection.lookupDomain(name: name)
+        } catch let error as LibvirtError where error.isNotFound {
+            throw VMCtlError.notFound("VM", name)
+        }
+    }
+
+    func document(of domain: Domain, inactive: Bool = false) throws -> DomainDocument {
+        try DomainDocument(xml: domain.xml(inactive ? [.inactive] : []))
+    }
+
+    // MARK: Create
+
+    /// Creates a VM from a validated spec. Everything is checked before the first change; volumes are made
+    /// first and the domain is defined last, so a failure leaves nothing of the VM behind.
+    public func create(_ spec: InstanceSpec, start: Bool, imageProvider: (String) throws -> ImageInfo) throws -> InstanceSummary {
+        try spec.validate()
+        if (try? session.connection.lookupDomain(name: spec.name)) != nil {
+            throw VMCtlError.alreadyExists("VM", spec.name)
+        }
+        try networks.requireExists(spec.network)
+        let image = try imageProvider(spec.image)
+        guard spec.disk.bytes >= image.virtualSize else {
+            throw VMCtlError("disk \(spec.disk) is smaller than image '\(image.name)' (\(ByteSize(bytes: image.virtualSize)))")
+        }
+        let accelerator = try AcceleratorChoice.choose(spec.accel, kvm: session.kvmStatus)
+        var sshKeys = spec.sshAuthorizedKeys
+        sshKeys.append(try SSHKeyStore().ensurePublicKey())
+        try removeLeftovers(of: spec.name)
+        let network = try networks.active(named: spec.network)
+
+        let rollback = Rollback()
+        defer { rollback.unwind() }
+        let rootName = VMCtlNames.rootVolume(of: spec.name)
+        let root = try storage.createOverlay(named: rootName, on: image, capacity: spec.disk.bytes)
+        rollback.add { try root.delete() }
+
+        let instanceID = "i-" + String(UInt64.random(in: 1...UInt64.max), radix: 16)
+        let seed = NoCloudSeed(instanceID: instanceID, hostname: spec.name,
+                               sshAuthorizedKeys: sshKeys, runCommands: spec.runCommands)
+        let seedName = VMCtlNames.seedVolume(of: spec.name)
+        let seedVolume = try storage.upload(bytes: seed.isoImage(timestamp: .now), volumeName: seedName)
+        rollback.add { try seedVolume.delete() }
+
+        let metadata = InstanceMetadata(
+            image: image.name, flavor: spec.flavor, instanceID: instanceID, hostname: spec.name,
+            accelerator: accelerator.domainType == "kvm" ? "kvm" : "tcg",
+            created: ISO8601DateFormatter().string(from: Date()),
+            volumes: ["root": rootName, "seed": seedName])
+        let document = DomainDocument(
+            type: accelerator.domainType == "kvm" ? .kvm : .qemu,
+            name: spec.name,
+            metadata: [metadata.element],
+            maxMemoryKiB: spec.maximumMemory.kibibytes,
+            currentMemoryKiB: spec.memory.kibibytes,
+            maxVcpus: spec.maximumCPUs,
+            vcpus: spec.cpus,
+            cpuMode: accelerator.domainType == "kvm" ? "host-passthrough" : nil,
+            disks: [
+                .init(source: .volume(pool: VMCtlNames.storagePool, volume: rootName), format: "qcow2", target: "vda"),
+                .init(source: .volume(pool: VMCtlNames.storagePool, volume: seedName), format: "raw", target: "vdb", isReadOnly: true),
+            ],
+            interfaces: [.init(network: network.name, mac: nil)],
+            serialLogPath: VMCtlNames.serialLog(of: spec.name))
+        let domain = try libvirt("cannot define VM '\(spec.name)'") { try session.connection.defineDomain(xml: document.xml) }
+        rollback.add { try domain.undefine(.everything) }
+        if start {
+            if let message = accelerator.notice { notice(message) }
+            try libvirt("cannot start VM '\(spec.name)'") { try domain.start() }
+        }
+        rollback.commit()
+        return try summary(of: domain)
+    }
+
+    /// Volumes named for a VM that does not exist come from a create that was killed half way.
+    private func removeLeftovers(of name: String) throws {
+        for volume in try storage.volumes(withPrefix: VMCtlNames.volumePrefix(of: name)) {
+            notice("removing '\(volume.name)', left over from an interrupted create of '\(name)'")
+            try libvirt("cannot remove leftover volume '\(volume.name)'") { try volume.delete() }
+        }
+    }
+
+    // MARK: Lifecycle
+
+    public func start(_ name: String) throws {
+        let domain = try domain(named: name)
+        guard try !domain.isActive else { throw VMCtlError("VM '\(name)' is already running") }
+        let document = try document(of: domain)
+        if document.type == .kvm, !session.kvmStatus.isUsable {
+            throw VMCtlError("VM '\(name)' was made for KVM, which is not usable here: \(session.kvmStatus.reason)")
+        }
+        try libvirt("cannot start VM '\(name)'") { try domain.start() }
+    }
+
+    /// Asks the guest to power off (ACPI) and waits for it; `force` pulls the plug instead.
+    public func stop(_ name: String, force: Bool, timeout: Double) throws {
+        let domain = try domain(named: name)
+        guard try domain.isActive else { throw VMCtlError("VM '\(name)' is not running") }
+        if force {
+            try libvirt("cannot stop VM '\(name)'") { try domain.destroy() }
+            return
+        }
+        try libvirt("cannot stop VM '\(name)'") { try domain.shutdown() }
+        let stopped = try poll(timeout: timeout, interval: 0.1) { try domain.isActive ? nil : true }
+        if stopped == nil {
+            throw VMCtlError("VM '\(name)' did not power off within \(Int(timeout)) s; use --force to pull the plug")
+        }
+    }
+
+    public func reboot(_ name: String) throws {
+        let domain = try domain(named: name)
+        guard try domain.isActive else { throw VMCtlError("VM '\(name)' is not running") }
+        try libvirt("cannot reboot VM '\(name)'") { try domain.reboot() }
+    }
+
+    /// Removes the VM, its volumes (unless `keepDisks`) and its DHCP lease.
+    public func delete(_ name: String, keepDisks: Bool) throws {
+        let domain = try domain(named: name)
+        let document = try document(of: domain)
+        let metadata = InstanceMetadata(domain: document)
+        let leases = (try? leases(of: document)) ?? []
+        if try domain.isActive {
+            try libvirt("cannot stop VM '\(name)'") { try domain.destroy() }
+        }
+        try libvirt("cannot undefine VM '\(name)'") { try domain.undefine(.everything) }
+        if !keepDisks {
+            let pool = try storage.pool()
+            for volumeName in metadata.map({ Array($0.volumes.values) }) ?? [] {
+                guard let volume = try? pool.lookupVolume(name: volumeName) else { continue }
+                try libvirt("cannot delete volume '\(volumeName)'") { try volume.delete() }
+            }
+        }
+        releaseLeases(leases)
+    }
+
+    // MARK: State
+
+    public func list() throws -> [InstanceSummary] {
+        let domains = try libvirt("cannot list VMs") { try session.connection.listAllDomains() }
+        var leaseCache: [String: [DHCPLease]] = [:]
+        return try domains.map { try summary(of: $0, leaseCache: &leaseCache) }.sorted { $0.name < $1.name }
+    }
+
+    public func summary(of domain: Domain) throws -> InstanceSummary {
+        var cache: [String: [DHCPLease]] = [:]
+        return try summary(of: domain, leaseCache: &cache)
+    }
+
+    private func summary(of domain: Domain, leaseCache: inout [String: [DHCPLease]]) throws -> InstanceSummary {
+        let info = try domain.info()
+        let document = try document(of: domain)
+        let metadata = InstanceMetadata(domain: document)
+        let interface = document.interfaces.first
+        var addresses: [String] = []
+        if info.state == .running, let interface, let mac = interface.mac {
+            if leaseCache[interface.network] == nil {
+                leaseCache[interface.network] = (try? session.connection.lookupNetwork(name: interface.network).dhcpLeases()) ?? []
+            }
+            addresses = leaseCache[interface.network, default: []].filter { $0.mac == mac && !$0.isIPv6 }.map(\.address)
+        }
+        return InstanceSummary(
+            name: domain.name, state: info.state.description, cpus: info.vcpus,
+            memory: ByteSize(bytes: info.memoryKiB << 10).description, image: metadata?.image,
+            network: interface?.network, mac: interface?.mac, addresses: addresses, managed: metadata != nil)
+    }
+
+    public func details(_ name: String) throws -> InstanceDetails {
+        let domain = try domain(named: name)
+        let info = try domain.info()
+        let document = try document(of: domain)
+        let metadata = InstanceMetadata(domain: document)
+        let pool = (try? storage.existingPool()) ?? nil
+        let disks = document.disks.map { disk -> InstanceDetails.Disk in
+            var volumeName = ""
+            var volumeInfo: StorageVolumeInfo?
+            switch disk.source {
+            case .volume(_, let volume):
+                volumeName = volume
+                volumeInfo = try? pool?.lookupVolume(name: volume).info()
+            case .file(let path):
+                volumeName = path
+                volumeInfo = try? session.connection.lookupStorageVolume(path: path).info()
+            }
+            return .init(target: disk.target, volume: volumeName,
+                         capacity: volumeInfo.map { ByteSize(bytes: $0.capacity).description } ?? "?",
+                         allocation: volumeInfo.map { ByteSize(bytes: $0.allocation).description } ?? "?",
+                         readOnly: disk.isReadOnly)
+        }
+        return InstanceDetails(
+            name: name, uuid: try domain.uuid, state: info.state.description,
+            cpus: info.vcpus, maxCPUs: document.maxVcpus,
+            memory: ByteSize(bytes: document.currentMemoryKiB << 10).description,
+            maxMemory: ByteSize(bytes: document.maxMemoryKiB << 10).description,
+            accelerator: document.type == .kvm ? "kvm" : "tcg",
+            image: metadata?.image, flavor: metadata?.flavor, instanceID: metadata?.instanceID,
+            created: metadata?.created, network: document.interfaces.first?.network,
+            mac: document.interfaces.first?.mac,
+            addresses: info.state == .running ? ((try? addresses(of: domain, document: document)) ?? []) : [],
+            disks: disks, serialLog: document.serialLogPath)
+    }
+
+    // MARK: Addresses
+
+    func leases(of document: DomainDocument) throws -> [(network: String, lease: DHCPLease)] {
+        try document.interfaces.flatMap { interface -> [(network: String, lease: DHCPLease)] in
+            guard let mac = interface.mac else { return [] }
+            let network = try session.connection.lookupNetwork(name: interface.network)
+            return try network.dhcpLeases(mac: mac).filter { !$0.isIPv6 }.map { (interface.network, $0) }
+        }
+    }
+
+    /// The guest's IPv4 addresses: from DHCP leases first, then from the host's ARP table.
+    func addresses(of domain: Domain, document: DomainDocument) throws -> [String] {
+        let fromLeases = try leases(of: document).map(\.lease.address)
+        if !fromLeases.isEmpty { return fromLeases }
+        let macs = Set(document.interfaces.compactMap(\.mac))
+        let fromARP = (try? domain.interfaceAddresses(source: .arp)) ?? []
+        return fromARP.filter { $0.mac.map(macs.contains) ?? false }.flatMap(\.addresses).filter { IPv4Address($0) != nil }
+    }
+
+    /// The VM's address; with a timeout, waits until the guest itself answers on it (not just until a lease
+    /// exists), when the guest network is reachable from here.
+    public func address(of name: String, wait timeout: Double?) throws -> String {
+        let domain = try domain(named: name)
+        let document = try document(of: domain)
+        guard let timeout else {
+            guard try domain.isActive else { throw VMCtlError("VM '\(name)' is not running") }
+            guard let address = try addresses(of: domain, document: document).first else {
+                throw VMCtlError("VM '\(name)' has no address yet (use --wait SECONDS)")
+            }
+            return address
+        }
+        let found = try poll(timeout: timeout, interval: 0.1) { () -> String? in
+            guard try domain.isActive else { throw VMCtlError("VM '\(name)' is not running") }
+            guard let address = try addresses(of: domain, document: document).first else { return nil }
+            if !GuestReachability.isOnLink(address) { return address }
+            return GuestReachability.answers(address) ? address : nil
+        }
+        guard let found else { throw VMCtlError("VM '\(name)' did not answer on an address within \(Int(timeout)) s") }
+        return found
+    }
+
+    /// Releases leases at dnsmasq so a deleted VM's address is free at once, instead of after the lease time.
+    /// Only possible where the guest bridge is local; remote leases simply expire.
+    private func releaseLeases(_ leases: [(network: String, lease: DHCPLease)]) {
+        for (_, lease) in leases where GuestReachability.isOnLink(lease.address) {
+            _ = try? ProcessRunner.capture("dhcp_release", [lease.interface, lease.address, lease.mac])
+        }
+    }
+
+    /// Names of VMs whose disks are overlays on `image` (so the image must stay).
+    public func users(ofImage image: String) throws -> [String] {
+        try session.connection.listAllDomains().compactMap { domain in
+            let metadata = try InstanceMetadata(domain: document(of: domain))
+            return metadata?.image == image ? domain.name : nil
+        }
+    }
+}
+
+extension ISO9660Image.Timestamp {
+    static var now: ISO9660Image.Timestamp {
+        let parts = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date())
+        return .init(year: parts.year ?? 2026, month: parts.month ?? 1, day: parts.day ?? 1,
+                     hour: parts.hour ?? 0, minute: parts.minute ?? 0, second: parts.second ?? 0)
+    }
+}

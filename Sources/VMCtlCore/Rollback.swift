@@ -1,0 +1,36 @@
+/// Undo steps for a multi-step operation: on failure they run newest first; `commit()` keeps the work.
+final class Rollback {
+    private var steps: [() throws -> Void] = []
+
+    func add(_ step: @escaping () throws -> Void) { steps.append(step) }
+    func commit() { steps.removeAll() }
+
+    /// Runs the undo steps that remain. Errors while undoing are swallowed: the original error is the one to report.
+    func unwind() {
+        for step in steps.reversed() { try? step() }
+        steps.removeAll()
+    }
+}
+
+/// Polls until `body` returns a value or `timeout` passes, at `interval`; no fixed sleeps in callers.
+func poll<T>(timeout: Double, interval: Double = 0.1, _ body: () throws -> T?) rethrows -> T? {
+    let clock = ContinuousClock()
+    let deadline = clock.now.advanced(by: .milliseconds(Int64(timeout * 1000)))
+    while true {
+        if let value = try body() { return value }
+        if clock.now >= deadline { return nil }
+        let remaining = (deadline - clock.now).components
+        let remainingSeconds = Double(remaining.seconds) + Double(remaining.attoseconds) / 1e18
+        usleepSeconds(max(min(interval, remainingSeconds), 0.005))
+    }
+}
+
+func usleepSeconds(_ seconds: Double) {
+    var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
+    var remaining = timespec()
+    while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,190 @@
+import Foundation
+import Libvirt
+import LibvirtXML
+
+/// An image in vmctl's pool, from which VMs get copy-on-write disks.
+public struct ImageInfo: Codable, Sendable, Equatable {
+    public let name: String
+    public let format: String
+    public let virtualSize: UInt64
+    public let allocation: UInt64
+    public let volume: String
+    public let path: String
+}
+
+/// vmctl's storage pool and what it holds, through the storage API only (so remote URIs work too).
+public struct Storage {
+    let session: Session
+    static let imagePrefix = "image-"
+
+    public init(session: Session) { self.session = session }
+
+    /// The pool, defined, built and started on first use.
+    public func pool() throws -> StoragePool {
+        let connection = session.connection
+        let pool: StoragePool
+        do {
+            pool = try connection.lookupStoragePool(name: VMCtlNames.storagePool)
+        } catch let error as LibvirtError where error.isNotFound {
+            let document = StoragePoolDocument(name: VMCtlNames.storagePool, targetPath: VMCtlPaths.poolDirectory)
+            pool = try libvirt("cannot define storage pool '\(VMCtlNames.storagePool)'") {
+                try connection.defineStoragePool(xml: document.xml)
+            }
+            try libvirt("cannot create the pool directory \(VMCtlPaths.poolDirectory)") { try pool.build() }
+            try? pool.setAutostart(true)
+        }
+        if try !pool.isActive {
+            try libvirt("cannot start storage pool '\(VMCtlNames.storagePool)'") { try pool.start() }
+        }
+        return pool
+    }
+
+    /// The pool if it already exists (read-only callers should not create it).
+    public func existingPool() throws -> StoragePool? {
+        do {
+            return try session.connection.lookupStoragePool(name: VMCtlNames.storagePool)
+        } catch let error as LibvirtError where error.isNotFound {
+            return nil
+        }
+    }
+
+    public func images() throws -> [ImageInfo] {
+        guard let pool = try existingPool(), try pool.isActive else { return [] }
+        return try pool.listAllVolumes().compactMap { volume in
+            guard volume.name.hasPrefix(Self.imagePrefix) else { return nil }
+            return try imageInfo(volume)
+        }.sorted { $0.name < $1.name }
+    }
+
+    public func image(named name: String) throws -> (info: ImageInfo, volume: StorageVolume) {
+        let pool = try pool()
+        for format in ImageFile.Format.allCases {
+            if let volume = try? pool.lookupVolume(name: VMCtlNames.imageVolume(name, format: format.rawValue)) {
+                return (try imageInfo(volume), volume)
+            }
+        }
+        throw VMCtlError.notFound("image", name, known: try images().map(\.name))
+    }
+
+    private func imageInfo(_ volume: StorageVolume) throws -> ImageInfo {
+        let document = try VolumeDocument(xml: volume.xml())
+        let base = volume.name.dropFirst(Self.imagePrefix.count)
+        let name = base.split(separator: ".").first.map(String.init) ?? String(base)
+        return ImageInfo(name: name, format: document.format, virtualSize: document.capacityBytes,
+                         allocation: document.allocationBytes, volume: volume.name, path: try volume.path)
+    }
+
+    /// Uploads a local image file into the pool as image `name`.
+    public func importImage(file path: String, name: String, progress: Progress? = nil) throws -> ImageInfo {
+        try ResourceName.validate(name, kind: "image")
+        let file = try ImageFile.inspect(path: path)
+        if let existing = try? image(named: name) {
+            throw VMCtlError("image '\(name)' already exists (\(existing.info.format), \(ByteSize(bytes: existing.info.virtualSize)))")
+        }
+        let volumeName = VMCtlNames.imageVolume(name, format: file.format.rawValue)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw VMCtlError("cannot open '\(path)': \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let volume = try upload(fileDescriptor: fd, size: file.fileSize, volumeName: volumeName, progress: progress)
+        return try imageInfo(volume)
+    }
+
+    /// Creates a volume holding exactly the given bytes (seeds, small files).
+    func upload(bytes: [UInt8], volumeName: String) throws -> StorageVolume {
+        let pool = try pool()
+        let document = VolumeDocument(name: volumeName, capacityBytes: UInt64(bytes.count), format: "raw")
+        let volume = try libvirt("cannot create volume '\(volumeName)'") { try pool.createVolume(xml: document.xml) }
+        do {
+            let stream = try session.connection.newStream()
+            try volume.beginUpload(stream, length: UInt64(bytes.count))
+            try bytes.withUnsafeBytes { try stream.send($0) }
+            try stream.finish()
+        } catch {
+            try? volume.delete()
+            throw (error as? LibvirtError)?.context("cannot upload volume '\(volumeName)'") ?? error
+        }
+        return volume
+    }
+
+    /// Streams a file into a new volume; the daemon then probes the real format (qcow2 or raw).
+    private func upload(fileDescriptor fd: Int32, size: UInt64, volumeName: String, progress: Progress?) throws -> StorageVolume {
+        let pool = try pool()
+        let document = VolumeDocument(name: volumeName, capacityBytes: size, format: "raw")
+        let volume = try libvirt("cannot create volume '\(volumeName)'") { try pool.createVolume(xml: document.xml) }
+        do {
+            let stream = try session.connection.newStream()
+            try volume.beginUpload(stream, length: size)
+            try stream.send(fileDescriptor: fd) { sent in progress?.update(done: sent, total: size) }
+            try stream.finish()
+            progress?.finish()
+            try pool.refresh()
+            return try pool.lookupVolume(name: volumeName)
+        } catch {
+            try? volume.delete()
+            throw (error as? LibvirtError)?.context("cannot upload '\(volumeName)'") ?? error
+        }
+    }
+
+    public func deleteImage(named name: String, usedBy: [String]) throws {
+        let (_, volume) = try image(named: name)
+        guard usedBy.isEmpty else {
+            throw VMCtlError("image '\(name)' is used by \(usedBy.sorted().joined(separator: ", ")); delete those VMs first")
+        }
+        try libvirt("cannot delete image '\(name)'") { try volume.delete() }
+    }
+
+    /// A copy-on-write qcow2 disk on top of an image: created in constant time whatever the image's size.
+    func createOverlay(named volumeName: String, on image: ImageInfo, capacity: UInt64) throws -> StorageVolume {
+        let pool = try pool()
+        let document = VolumeDocument(
+            name: volumeName, capacityBytes: capacity, format: "qcow2",
+            backing: .init(path: image.path, format: image.format))
+        return try libvirt("cannot create disk '\(volumeName)'") { try pool.createVolume(xml: document.xml) }
+    }
+
+    func volumes(withPrefix prefix: String) throws -> [StorageVolume] {
+        guard let pool = try existingPool(), try pool.isActive else { return [] }
+        return try pool.listAllVolumes().filter { $0.name.hasPrefix(prefix) }
+    }
+}
+
+/// A local disk image file, as far as vmctl needs to know before uploading it.
+public struct ImageFile: Sendable, Equatable {
+    public enum Format: String, Sendable, CaseIterable { case qcow2, raw }
+
+    public let format: Format
+    public let virtualSize: UInt64
+    public let fileSize: UInt64
+
+    public static func inspect(path: String) throws -> ImageFile {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw VMCtlError("cannot read image file '\(path)'")
+        }
+        defer { try? handle.close() }
+        let header = [UInt8](handle.readData(ofLength: 512))
+        let fileSize = (try? handle.seekToEnd()) ?? 0
+        guard fileSize > 0 else { throw VMCtlError("image file '\(path)' is empty") }
+        return try inspect(header: header, fileSize: fileSize, path: path)
+    }
+
+    static func inspect(header: [UInt8], fileSize: UInt64, path: String) throws -> ImageFile {
+        func bigEndian(_ offset: Int, _ count: Int) -> UInt64 {
+            header[offset..<offset + count].reduce(0) { $0 << 8 | UInt64($1) }
+        }
+        if header.count >= 32, header[0..<4] == [0x51, 0x46, 0x49, 0xfb] {
+            // A backing file would point at a path on this machine that the pool does not have.
+            guard bigEndian(8, 8) == 0 else {
+                throw VMCtlError("'\(path)' is a qcow2 overlay with a backing file; flatten it first (qemu-img convert -O qcow2)")
+            }
+            return ImageFile(format: .qcow2, virtualSize: bigEndian(24, 8), fileSize: fileSize)
+        }
+        let otherFormats: [(String, [UInt8], Int)] = [
+            ("VMDK", Array("KDMV".utf8), 0), ("VDI", [0x7f, 0x10, 0xda, 0xbe], 64), ("VHDX", Array("vhdxfile".utf8), 0),
+        ]
+        for (name, magic, offset) in otherFormats where header.count >= offset + magic.count
+            && Array(header[offset..<offset + magic.count]) == magic {
+            throw VMCtlError("'\(path)' is a \(name) image; convert it first: qemu-img convert -O qcow2 '\(path)' out.qcow2")
+        }
+        return ImageFile(format: .raw, virtualSize: fileSize, fileSize: fileSize)
+    }
+}
