@@ -1,1 +1,3 @@
-print("vmctl")
+import VMCtlCommands
+
+VMCtl.main()

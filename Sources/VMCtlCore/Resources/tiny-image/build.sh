@@ -643,9 +643,11 @@ setup_data() {
   fi
   grow_partition2
   part_bytes=$(( $(cat /sys/block/vda/vda2/size) * 512 ))
+  # busybox sh runs its own applets before PATH (standalone shell), and its
+  # mke2fs is limited: call e2fsprogs by full path.
   if [ "$(od -An -tx2 -j1080 -N2 /dev/vda2 | tr -d ' ')" != ef53 ]; then
     log "formatting /dev/vda2 (ext4, $((part_bytes / 1048576)) MiB)"
-    mke2fs -q -F -t ext4 -L vmctl-data -m 0 -E lazy_itable_init=1,nodiscard /dev/vda2 ||
+    /sbin/mke2fs -q -F -t ext4 -L vmctl-data -m 0 -E lazy_itable_init=1,nodiscard /dev/vda2 ||
       { log "error: mke2fs failed; /data is in RAM"; return 1; }
   fi
   blocks=$(od -An -tu4 -j1028 -N4 /dev/vda2 | tr -d ' ')
@@ -657,7 +659,7 @@ setup_data() {
   fi
   if [ $((blocks * bs + bs)) -le "$part_bytes" ]; then
     log "growing the /data filesystem to $((part_bytes / 1048576)) MiB"
-    resize2fs /dev/vda2 >/dev/null 2>&1 || log "warning: resize2fs failed"
+    /sbin/resize2fs /dev/vda2 >/dev/null 2>&1 || log "warning: resize2fs failed"
   fi
   log "/data mounted ($(df -m /data | awk 'NR == 2 { print $2 }') MiB)"
 }

@@ -1,0 +1,29 @@
+import ArgumentParser
+import Foundation
+import VMCtlCore
+
+struct Console: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print what the VM wrote to its serial console (kernel and boot messages, login prompt).")
+
+    @OptionGroup var vm: VMName
+    @Option(help: "Only the last N lines.") var tail: Int?
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() throws {
+        let session = try connection.session()
+        let details = try Instances(session: session).details(vm.name)
+        guard let path = details.serialLog else { throw VMCtlError("VM '\(vm.name)' has no serial log") }
+        guard session.isLocal else {
+            throw VMCtlError("the serial log is on the libvirt host (\(path)); use 'virsh -c \(session.uri) console \(vm.name)'")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw VMCtlError("no serial output from '\(vm.name)' yet (\(path))")
+        }
+        var text = String(decoding: data, as: UTF8.self)
+        if let tail {
+            text = text.split(separator: "\n", omittingEmptySubsequences: false).suffix(tail + 1).joined(separator: "\n")
+        }
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+}

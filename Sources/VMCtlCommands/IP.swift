@@ -1,0 +1,24 @@
+import ArgumentParser
+import VMCtlCore
+
+struct IP: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ip",
+        abstract: "Print a VM's IPv4 address (from its DHCP lease, else the host's ARP table).")
+
+    @OptionGroup var vm: VMName
+    @Option(help: ArgumentHelp("Wait up to this many seconds until the guest answers on its address.", valueName: "seconds"))
+    var wait: Double?
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        if let wait, wait < 0 { throw ValidationError("--wait must be 0 or more seconds") }
+    }
+
+    func run() throws {
+        let address = try Instances(session: connection.session()).address(of: vm.name, wait: wait)
+        if output.json { return try Output.json(["name": vm.name, "address": address]) }
+        Output.line(address)
+    }
+}

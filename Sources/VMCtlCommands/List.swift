@@ -1,0 +1,17 @@
+import ArgumentParser
+import VMCtlCore
+
+struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List VMs with their state and addresses.")
+
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let instances = try Instances(session: connection.session()).list()
+        if output.json { return try Output.json(instances) }
+        Output.table(header: ["NAME", "STATE", "CPUS", "MEMORY", "IMAGE", "ADDRESS"], rows: instances.map {
+            [$0.name, $0.state, String($0.cpus), $0.memory, $0.image ?? "-", $0.addresses.first ?? "-"]
+        })
+    }
+}

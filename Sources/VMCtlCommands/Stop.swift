@@ -1,0 +1,21 @@
+import ArgumentParser
+import VMCtlCore
+
+struct Stop: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Power a VM off: ACPI shutdown, waiting for the guest; --force pulls the plug.")
+
+    @OptionGroup var vm: VMName
+    @Flag(help: "Power off at once, without asking the guest.") var force = false
+    @Option(help: "Seconds to wait for the guest to power off.") var timeout: Double = 60
+    @OptionGroup var connection: ConnectionOptions
+
+    func validate() throws {
+        guard timeout > 0 else { throw ValidationError("--timeout must be more than 0 seconds") }
+    }
+
+    func run() throws {
+        try Instances(session: connection.session()).stop(vm.name, force: force, timeout: timeout)
+        Output.line("stopped \(vm.name)")
+    }
+}

@@ -1,0 +1,29 @@
+import ArgumentParser
+import Foundation
+import VMCtlCore
+
+/// Options every command that talks to libvirt accepts.
+struct ConnectionOptions: ParsableArguments {
+    @Option(name: [.customShort("c"), .customLong("connect")],
+            help: ArgumentHelp("libvirt URI (default: $VMCTL_CONNECT, else qemu:///system).", valueName: "uri"))
+    var uri: String?
+
+    var resolvedURI: String {
+        uri ?? ProcessInfo.processInfo.environment["VMCTL_CONNECT"] ?? Session.defaultURI
+    }
+
+    func session() throws -> Session { try Session(uri: resolvedURI) }
+}
+
+struct OutputOptions: ParsableArguments {
+    @Flag(name: .long, help: "Print the result as JSON.")
+    var json = false
+}
+
+/// Arguments naming an existing VM.
+struct VMName: ParsableArguments {
+    @Argument(help: "The VM's name.")
+    var name: String
+
+    func validate() throws { try ResourceName.validate(name, kind: "VM") }
+}

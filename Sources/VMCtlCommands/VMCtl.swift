@@ -1,0 +1,16 @@
+import ArgumentParser
+
+/// The `vmctl` command line. Errors from vmctl itself print as one `Error: …` line with exit status 1;
+/// argument-syntax errors add ArgumentParser's usage hint (exit status 64).
+public struct VMCtl: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "vmctl",
+        abstract: "VirtualBox-style VMs, networks and lab fleets on a KVM/QEMU host, through libvirt.",
+        subcommands: [
+            Doctor.self, ImageCommand.self, Create.self, Start.self, Stop.self, Reboot.self, Delete.self,
+            List.self, Info.self, IP.self, Console.self, SSH.self,
+        ]
+    )
+
+    public init() {}
+}
