@@ -60,7 +60,7 @@ readonly NETNS_ETC=/etc/netns/$HOST_NS
 readonly PACKAGES=(
   libvirt-daemon-system libvirt-clients libvirt-dev
   qemu-system-x86 qemu-utils
-  dnsmasq-base nftables iptables
+  dnsmasq-base dnsmasq-utils nftables iptables
   openssh-client iproute2 iputils-ping curl ca-certificates pkg-config
   busybox-static syslinux syslinux-common mtools dosfstools
   dropbear-bin genisoimage cpio util-linux kmod
