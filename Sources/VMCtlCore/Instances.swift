@@ -224,7 +224,8 @@ public struct Instances {
         }
         return InstanceSummary(
             name: domain.name, state: info.state.description, cpus: info.vcpus,
-            memory: ByteSize(bytes: info.memoryKiB << 10).description, image: metadata?.image,
+            // The configured size: the balloon's live reading drifts while the guest boots.
+            memory: ByteSize(bytes: document.currentMemoryKiB << 10).description, image: metadata?.image,
             network: interface?.network, mac: interface?.mac, addresses: addresses, managed: metadata != nil)
     }
 
