@@ -22,7 +22,7 @@ struct SSH: ParsableCommand {
 
     func run() throws {
         let session = try connection.session()
-        let address = try Instances(session: session).address(of: vm.name, wait: wait)
+        let address = try Instances(session: session).address(of: vm.name, wait: wait, listeningOn: 22)
         guard GuestReachability.isOnLink(address) else {
             throw VMCtlError("\(vm.name)'s address \(address) is not on a network reachable from here; forward a port to it")
         }

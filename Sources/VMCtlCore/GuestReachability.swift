@@ -21,12 +21,25 @@ public enum GuestReachability {
         return false
     }
 
+    public enum Reply: Sendable, Equatable {
+        /// Something listens on the port.
+        case accepted
+        /// The guest's network stack is up but nothing listens on the port yet.
+        case refused
+        /// No reply: the guest is not up, or the address is not reachable from here.
+        case silent
+    }
+
     /// A guest answers when a TCP connection to `port` is accepted or actively refused: either way its
     /// network stack replied, which a DHCP lease alone does not prove.
     public static func answers(_ address: String, port: UInt16 = 22, timeout: Double = 0.3) -> Bool {
-        guard let target = IPv4Address(address), isOnLink(address) else { return false }
+        probe(address, port: port, timeout: timeout) != .silent
+    }
+
+    public static func probe(_ address: String, port: UInt16, timeout: Double = 0.3) -> Reply {
+        guard let target = IPv4Address(address), isOnLink(address) else { return .silent }
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return false }
+        guard fd >= 0 else { return .silent }
         defer { close(fd) }
         var sin = sockaddr_in()
         sin.sin_family = sa_family_t(AF_INET)
@@ -35,15 +48,19 @@ public enum GuestReachability {
         let started = withUnsafePointer(to: &sin) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        if started == 0 { return true }
-        if errno == ECONNREFUSED { return true }
-        guard errno == EINPROGRESS else { return false }
+        if started == 0 { return .accepted }
+        if errno == ECONNREFUSED { return .refused }
+        guard errno == EINPROGRESS else { return .silent }
         var descriptor = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-        guard poll(&descriptor, 1, Int32(timeout * 1000)) == 1 else { return false }
+        guard poll(&descriptor, 1, Int32(timeout * 1000)) == 1 else { return .silent }
         var error: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)
         getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
-        return error == 0 || error == ECONNREFUSED
+        switch error {
+        case 0: return .accepted
+        case ECONNREFUSED: return .refused
+        default: return .silent
+        }
     }
 }
 

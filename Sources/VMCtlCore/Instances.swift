@@ -284,8 +284,9 @@ public struct Instances {
     }
 
     /// The VM's address; with a timeout, waits until the guest itself answers on it (not just until a lease
-    /// exists), when the guest network is reachable from here.
-    public func address(of name: String, wait timeout: Double?) throws -> String {
+    /// exists), when the guest network is reachable from here. With `listeningOn`, waits until that TCP port
+    /// accepts connections (for ssh: the guest's SSH server is up, not only its network stack).
+    public func address(of name: String, wait timeout: Double?, listeningOn port: UInt16? = nil) throws -> String {
         let domain = try domain(named: name)
         let document = try document(of: domain)
         guard let timeout else {
@@ -299,9 +300,13 @@ public struct Instances {
             guard try domain.isActive else { throw VMCtlError("VM '\(name)' is not running") }
             guard let address = try addresses(of: domain, document: document).first else { return nil }
             if !GuestReachability.isOnLink(address) { return address }
+            if let port { return GuestReachability.probe(address, port: port) == .accepted ? address : nil }
             return GuestReachability.answers(address) ? address : nil
         }
-        guard let found else { throw VMCtlError("VM '\(name)' did not answer on an address within \(Int(timeout)) s") }
+        guard let found else {
+            let what = port.map { "accept connections on port \($0)" } ?? "answer on an address"
+            throw VMCtlError("VM '\(name)' did not \(what) within \(Int(timeout)) s")
+        }
         return found
     }
 

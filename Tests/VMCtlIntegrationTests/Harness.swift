@@ -1,0 +1,71 @@
+import Foundation
+import VMCtlCore
+
+/// Runs the real vmctl binary and host tools against the real libvirtd, as a user would.
+enum Harness {
+    static let enabled = ProcessInfo.processInfo.environment["VMCTL_INTEGRATION"] == "1"
+    static let repositoryRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let vmctlPath = ProcessInfo.processInfo.environment["VMCTL_BIN"] ?? repositoryRoot + "/.build/debug/vmctl"
+    static let uri = "qemu:///system"
+
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+        var stderrLines: [Substring] { stderr.split(separator: "\n") }
+        var trimmed: String { stdout.trimmingCharacters(in: .whitespacesAndNewlines) }
+    }
+
+    static func run(_ executable: String, _ arguments: [String]) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
+        process.arguments = executable.hasPrefix("/") ? arguments : [executable] + arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus,
+                      stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    static func vmctl(_ arguments: String...) throws -> Result { try run(vmctlPath, arguments) }
+    static func vmctl(_ arguments: [String]) throws -> Result { try run(vmctlPath, arguments) }
+    static func virsh(_ arguments: String...) throws -> Result { try run("virsh", ["-c", uri] + arguments) }
+
+    /// Fetches a guest page from the namespace libvirtd runs in. Only addresses on vmctl's own network
+    /// are ever contacted (the network rule: no packet to any host that is not ours).
+    static func httpGet(_ address: String) throws -> Result {
+        guard isOnVMCtlNetwork(address) else { throw HarnessError("refusing to contact \(address): not on vmctl's network") }
+        return try run(repositoryRoot + "/scripts/hostns", ["curl", "-s", "-m", "5", "http://\(address)/"])
+    }
+
+    static func isOnVMCtlNetwork(_ address: String) -> Bool {
+        guard let ip = IPv4Address(address), let network = Networks.defaultDocument().ipv4,
+              let base = IPv4Address(network.address) else { return false }
+        let mask: UInt32 = ~0 << (32 - UInt32(network.prefix))
+        return ip.value & mask == base.value & mask
+    }
+
+    static func domainExists(_ name: String) throws -> Bool { try virsh("dominfo", name).status == 0 }
+
+    static func volumes(of name: String) throws -> [String] {
+        try virsh("vol-list", "vmctl").stdout.split(separator: "\n")
+            .compactMap { $0.split(separator: " ").first.map(String.init) }
+            .filter { $0.hasPrefix("vm-\(name)-") }
+    }
+
+    /// Removes what an earlier, interrupted run may have left, so a test starts clean.
+    static func removeIfPresent(_ name: String) throws {
+        if try domainExists(name) { _ = try vmctl("delete", name) }
+    }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
