@@ -212,7 +212,8 @@ public struct Instances {
 
     private func summary(of domain: Domain, leaseCache: inout [String: [DHCPLease]]) throws -> InstanceSummary {
         let info = try domain.info()
-        let document = try document(of: domain)
+        // The persistent definition: a running guest's live memory follows its balloon while it settles.
+        let document = try document(of: domain, inactive: true)
         let metadata = InstanceMetadata(domain: document)
         let interface = document.interfaces.first
         var addresses: [String] = []

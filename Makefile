@@ -1,0 +1,36 @@
+# vmctl — the README's two set-up commands are `make demo` and `make test`.
+SWIFT ?= swift
+VMCTL := .build/debug/vmctl
+
+.PHONY: all bootstrap build image demo test unit bench
+
+all: build
+
+# Packages, libvirtd (in its own network namespace where no service manager runs it). Idempotent.
+bootstrap:
+	bash scripts/bootstrap-host.sh --quiet
+
+build: bootstrap
+	$(SWIFT) build
+
+# The embedded tiny guest image, built from Debian packages and imported once.
+image: build
+	@$(VMCTL) image list --json | grep -q '"name" : "tiny"' || $(VMCTL) image build tiny
+
+# Main job on the embedded default: build the image, create and boot a VM, show it answering.
+demo: image
+	bash scripts/demo.sh
+
+# Everything: unit tests (test:///default, XML, specs) and integration tests on real QEMU guests.
+# The tests run inside libvirtd's network namespace, so they reach guests and nothing else.
+test: image
+	$(SWIFT) build --build-tests
+	VMCTL_INTEGRATION=1 scripts/hostns $(SWIFT) test
+
+# Fast tests only, no daemon needed beyond libvirt's in-process test driver.
+unit: build
+	$(SWIFT) test --skip VMCtlIntegrationTests
+
+bench: image
+	$(SWIFT) build -c release
+	bash bench/run-all.sh

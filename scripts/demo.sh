@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The main job on vmctl's embedded default: a tiny VM created, booted, answering HTTP and SSH.
+# Run through `make demo`, which has bootstrapped the host and built the tiny image first.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+vmctl=.build/debug/vmctl
+name=demo
+
+step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+
+step vmctl doctor
+"$vmctl" doctor || true
+
+# A demo left from an earlier run is replaced, so the demo always shows a fresh boot.
+if virsh -q -c qemu:///system dominfo "$name" >/dev/null 2>&1; then "$vmctl" delete "$name"; fi
+
+step vmctl create "$name" --start
+start_ms=$(( $(date +%s%N) / 1000000 ))
+"$vmctl" create "$name" --start
+
+step vmctl ip "$name" --wait 60
+address=$("$vmctl" ip "$name" --wait 60)
+echo "$address"
+echo "(the guest answered $(( $(date +%s%N) / 1000000 - start_ms )) ms after create)"
+
+step curl "http://$address/"   "(from libvirtd's namespace: scripts/hostns)"
+scripts/hostns curl -s -m 5 "http://$address/"
+
+step vmctl ssh "$name" -- 'hostname; uname -r; df -h /data'
+"$vmctl" ssh "$name" -- 'hostname; uname -r; df -h /data'
+
+step vmctl list
+"$vmctl" list
+
+printf '\nThe VM keeps running: try `%s console %s`, `%s ssh %s`, then `%s delete %s`.\n' \
+  "$vmctl" "$name" "$vmctl" "$name" "$vmctl" "$name"
