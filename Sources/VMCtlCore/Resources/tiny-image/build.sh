@@ -95,7 +95,6 @@ check_host_tools() {
   require_tool qemu-img qemu-utils
   require_tool syslinux syslinux
   require_tool mcopy mtools
-  require_tool mmd mtools
   require_tool mkfs.vfat dosfstools
   require_tool cpio cpio
   require_tool gzip gzip
@@ -139,15 +138,34 @@ newest_cached_deb() {
   printf '%s\n' "${debs[@]}" | sort -V | tail -n 1
 }
 
-candidate_version() {
-  apt-cache policy "$1" 2>/dev/null | awk '/Candidate:/ { print $2; exit }'
+# Candidate versions of all packages, filled by lookup_candidates (one
+# apt-cache call: each call costs about half a second).
+declare -A CANDIDATE=()
+
+lookup_candidates() {
+  local package version
+  while read -r package version; do
+    CANDIDATE["$package"]="$version"
+  done < <(apt-cache policy "$@" 2>/dev/null |
+           awk '/^[^ ].*:$/ { sub(/:$/, ""); package = $0 }
+                /^  Candidate:/ { print package, $2 }')
+}
+
+# Remove cached versions of PACKAGE other than the .deb KEEP.
+prune_cache() {
+  local package="$1" keep="$2" deb
+  for deb in "$CACHE_DIR/${package}_"*.deb; do
+    [[ -f "$deb" && "$deb" != "$keep" ]] || continue
+    [[ "$(dpkg-deb -f "$deb" Package 2>/dev/null)" == "$package" ]] && rm -f -- "$deb"
+  done
+  return 0
 }
 
 # Download PACKAGE (candidate version) into the cache unless already there;
 # echo the path of the .deb.
 fetch_package() {
   local package="$1" version deb
-  version="$(candidate_version "$package")"
+  version="${CANDIDATE[$package]:-}"
   if [[ -z "$version" || "$version" == "(none)" ]]; then
     # No apt metadata for it: an earlier build may have cached it.
     if deb="$(newest_cached_deb "$package")"; then
@@ -163,9 +181,18 @@ fetch_package() {
   fi
   info "downloading $package=$version"
   # Sandbox::User=root: the cache dir is usually not readable by _apt.
-  (cd "$CACHE_DIR" && apt-get download -q -o APT::Sandbox::User=root "$package=$version" >&2) ||
-    die "apt-get download $package=$version failed"
+  if ! (cd "$CACHE_DIR" && apt-get download -q -o APT::Sandbox::User=root "$package=$version" >&2); then
+    # Offline (or stale lists): an older cached version still builds.
+    if deb="$(newest_cached_deb "$package")"; then
+      info "warning: cannot download $package=$version; using cached $(basename "$deb")"
+      echo "$deb"
+      return 0
+    fi
+    die "apt-get download $package=$version failed (and nothing cached)"
+  fi
   deb="$(cached_deb "$package" "$version")" || die "downloaded $package but cannot find its .deb in $CACHE_DIR"
+  # Keep the cache from growing with every Debian update.
+  prune_cache "$package" "$deb"
   echo "$deb"
 }
 
@@ -192,6 +219,7 @@ fetch_and_unpack() {
   kernel_package="$(resolve_kernel_package)"
   info "kernel package: $kernel_package"
   local package deb
+  lookup_candidates "$kernel_package" "${TOOL_PACKAGES[@]}" "${LIB_PACKAGES[@]}"
   for package in "$kernel_package" "${TOOL_PACKAGES[@]}" "${LIB_PACKAGES[@]}"; do
     deb="$(fetch_package "$package")"
     dpkg-deb -x "$deb" "$PKGROOT"
@@ -250,12 +278,11 @@ copy_library() {
 install_dynamic_binaries() {
   mkdir -p "$ROOTFS/lib/$ARCH_TRIPLET" "$ROOTFS/lib64"
   local libpath="$PKGROOT/lib/$ARCH_TRIPLET:$PKGROOT/usr/lib/$ARCH_TRIPLET"
-  local binary line soname path
+  local binary line soname path dir
   for binary in "${DYN_BINARIES[@]}"; do
     [[ -x "$PKGROOT/$binary" ]] || die "missing $binary in the unpacked packages"
     # Drop busybox applets of the same name wherever they are in PATH
     # (busybox has a limited mke2fs that must not shadow the real one).
-    local dir
     for dir in bin sbin usr/bin usr/sbin; do
       if [[ -L "$ROOTFS/$dir/${binary##*/}" ]]; then rm -f "$ROOTFS/$dir/${binary##*/}"; fi
     done
@@ -428,6 +455,11 @@ ip link set lo up
 
 log "booting (kernel $(uname -r))"
 
+# SSH host keys and dropbear need the kernel CRNG.  Without a virtio-rng it
+# is seeded from CPU jitter, which only starts once someone blocks on
+# /dev/random: start that now so it overlaps with the rest of the boot.
+head -c 1 /dev/random >/dev/null 2>&1 &
+
 # --- kernel modules -------------------------------------------------------
 modprobe -a $(cat /etc/vmctl/modules) 2>/dev/null ||
   for m in $(cat /etc/vmctl/modules); do modprobe "$m" || log "warning: cannot load module $m"; done
@@ -435,7 +467,7 @@ modprobe -a $(cat /etc/vmctl/modules) 2>/dev/null ||
 # System log into a RAM ring buffer (logread); dropbear logs there.
 syslogd -C64 2>/dev/null
 
-# Power button -> /etc/acpi/PWRF/00000080 -> poweroff.
+# Power button -> acpid -> /etc/acpi/power-button -> poweroff.
 acpid -l /var/log/acpid.log
 
 # Hot-plugged CPUs and memory blocks are onlined by a background loop.
@@ -470,8 +502,29 @@ echo "$HOSTNAME_" >/etc/hostname
 printf '127.0.0.1 localhost\n127.0.1.1 %s\n' "$HOSTNAME_" >/etc/hosts
 log "hostname=$HOSTNAME_ instance-id=$IID"
 
+# --- network ----------------------------------------------------------------
+# First, because the DHCP lease is what the host waits for.  udhcpc stays in
+# the foreground of its own session and keeps renewing; its script prints
+# the "ready" line once the interface has an address.
+if wait_for 40 test -e /sys/class/net/eth0; then
+  ip link set eth0 up
+  setsid udhcpc -f -i eth0 -s /etc/vmctl/udhcpc.script -x "hostname:$HOSTNAME_" \
+    -t 5 -T 1 -A 3 -p /run/udhcpc.eth0.pid </dev/null >/dev/console 2>&1 &
+else
+  log "warning: no eth0"
+fi
+
+# --- HTTP -------------------------------------------------------------------
+write_www_page "$HOSTNAME_" "$IID"
+httpd -p 80 -h /www
+
 # --- persistent data area -------------------------------------------------
 setup_data
+# CGI scripts live on /data so that those dropped by runcmd survive reboots.
+if is_mounted /data; then
+  mkdir -p /data/www/cgi-bin
+  mount --bind /data/www/cgi-bin /www/cgi-bin
+fi
 
 # Per-instance state (like cloud-init): a new instance-id gets new SSH host
 # keys and runs runcmd once.
@@ -484,32 +537,22 @@ if [ "$(cat /data/.vmctl/instance-id 2>/dev/null)" != "$IID" ]; then
 fi
 
 # --- SSH --------------------------------------------------------------------
-setup_ssh "$new_instance"
+# In the background: host key generation and dropbear's own RNG seeding wait
+# for the kernel CRNG, which without a virtio-rng takes ~1 s of jitter
+# entropy under TCG.
+setup_authorized_keys
+setsid /sbin/vmctl-sshd "$new_instance" </dev/null >/dev/console 2>&1 &
+
 # The instance is recorded before runcmd starts, as cloud-init does: a
 # runcmd that reboots must not run again.
 echo "$IID" >/data/.vmctl/instance-id
 sync
 
-# --- HTTP -------------------------------------------------------------------
-setup_www "$HOSTNAME_" "$IID"
-httpd -p 80 -h /www
-
-# --- network ----------------------------------------------------------------
-# udhcpc stays in the foreground of its own session and keeps renewing; its
-# script prints the "ready" line once the interface has an address.
-if wait_for 40 test -e /sys/class/net/eth0; then
-  ip link set eth0 up
-  setsid udhcpc -f -i eth0 -s /etc/vmctl/udhcpc.script -x "hostname:$HOSTNAME_" \
-    -t 5 -T 1 -A 3 -p /run/udhcpc.eth0.pid </dev/null >/dev/console 2>&1 &
-else
-  log "warning: no eth0"
-fi
-
 # --- runcmd -----------------------------------------------------------------
 if [ "$new_instance" = yes ] && [ -s /run/vmctl/runcmd.sh ]; then
   setsid /sbin/vmctl-runcmd "$IID" </dev/null >/dev/null 2>&1 &
 fi
-log "boot script done"
+log "boot script done (uptime $(cut -d" " -f1 /proc/uptime)s)"
 EOF
 
   put etc/vmctl/lib.sh 0644 <<'EOF'
@@ -594,8 +637,8 @@ parse_seed() {
     user=$(seed_file "$1" user-data) || user=/dev/null
   fi
   # Strip CRs so seeds written on other systems parse too.
-  tr -d '\r' <"$meta" | awk -v out="$out" -f /etc/vmctl/meta-data.awk
-  tr -d '\r' <"$user" | awk -v out="$out" -f /etc/vmctl/user-data.awk
+  tr -d '\r' <"$meta" | awk -v mode=meta -v out="$out" -f /etc/vmctl/seed.awk
+  tr -d '\r' <"$user" | awk -v mode=user -v out="$out" -f /etc/vmctl/seed.awk
   iid=$(cat "$out/meta.instance-id" 2>/dev/null)
   hn=$(cat "$out/user.hostname" 2>/dev/null)
   [ -n "$hn" ] || hn=$(cat "$out/meta.local-hostname" 2>/dev/null)
@@ -647,7 +690,9 @@ setup_data() {
   # mke2fs is limited: call e2fsprogs by full path.
   if [ "$(od -An -tx2 -j1080 -N2 /dev/vda2 | tr -d ' ')" != ef53 ]; then
     log "formatting /dev/vda2 (ext4, $((part_bytes / 1048576)) MiB)"
-    /sbin/mke2fs -q -F -t ext4 -L vmctl-data -m 0 -E lazy_itable_init=1,nodiscard /dev/vda2 ||
+    # Lazy inode-table/journal init: the area is fresh (zeroes), and zeroing
+    # a 64 MiB journal costs seconds under TCG.
+    /sbin/mke2fs -q -F -t ext4 -L vmctl-data -m 0 -E lazy_itable_init=1,lazy_journal_init=1,nodiscard /dev/vda2 ||
       { log "error: mke2fs failed; /data is in RAM"; return 1; }
   fi
   blocks=$(od -An -tu4 -j1028 -N4 /dev/vda2 | tr -d ' ')
@@ -664,29 +709,17 @@ setup_data() {
   log "/data mounted ($(df -m /data | awk 'NR == 2 { print $2 }') MiB)"
 }
 
-# setup_ssh NEW_INSTANCE: authorized keys from the seed, host keys kept on
-# /data (new ones for a new instance), dropbear on port 22, keys only.
-setup_ssh() {
-  keys=/data/.vmctl/ssh
-  mkdir -p "$keys" /root/.ssh
-  chmod 0700 /root /root/.ssh "$keys"
+# setup_authorized_keys: root's keys from the seed, with the modes dropbear
+# insists on.
+setup_authorized_keys() {
+  mkdir -p /root/.ssh
+  chmod 0700 /root /root/.ssh
   cp /run/vmctl/authorized_keys /root/.ssh/authorized_keys
   chmod 0600 /root/.ssh/authorized_keys
-  if [ "$1" = yes ]; then
-    rm -f "$keys"/dropbear_*_host_key
-  fi
-  # RSA generation is slow under TCG; ed25519 and ECDSA are instant.
-  for t in ed25519 ecdsa; do
-    k="$keys/dropbear_${t}_host_key"
-    [ -s "$k" ] || dropbearkey -t "$t" -f "$k" >/dev/null 2>&1 || log "warning: dropbearkey $t failed"
-  done
-  dropbear -s -p 22 -P /run/dropbear.pid \
-    -r "$keys/dropbear_ed25519_host_key" -r "$keys/dropbear_ecdsa_host_key"
 }
 
-# setup_www HOSTNAME IID: page naming the host; /www/cgi-bin is kept on
-# /data (so CGI scripts dropped there by runcmd survive reboots).
-setup_www() {
+# write_www_page HOSTNAME IID: the page naming the host.
+write_www_page() {
   iid_html=$(echo "$2" | sed 's/&/\&amp;/g; s/</\&lt;/g; s/>/\&gt;/g')
   cat >/www/index.html <<HTML
 <!DOCTYPE html>
@@ -696,59 +729,59 @@ setup_www() {
 <p>vmctl tiny image</p>
 </body></html>
 HTML
-  if is_mounted /data; then
-    mkdir -p /data/www/cgi-bin
-    mount --bind /data/www/cgi-bin /www/cgi-bin
-  fi
 }
 EOF
 
-  # meta-data: "key: value" lines; we use instance-id and local-hostname.
-  put etc/vmctl/meta-data.awk 0644 <<'EOF'
-# NoCloud meta-data: top-level "key: value" lines.
-function unquote(v) {
-  sub(/^[ \t]+/, "", v); sub(/[ \t]+$/, "", v)
-  if (v ~ /^'.*'$/) { v = substr(v, 2, length(v) - 2); gsub(/''/, "'", v); return v }
-  if (v ~ /^".*"$/) { v = substr(v, 2, length(v) - 2); gsub(/\\"/, "\"", v); gsub(/\\\\/, "\\", v); return v }
-  sub(/[ \t]+#.*$/, "", v)
-  return v
-}
-/^(instance-id|local-hostname)[ \t]*:/ {
-  key = $0; sub(/[ \t]*:.*/, "", key)
-  val = $0; sub(/^[^:]*:/, "", val)
-  print unquote(val) > (out "/meta." key)
-}
-EOF
+  # The NoCloud seed parser (see image/tiny/README.md for the format).
+  put etc/vmctl/seed.awk 0644 <<'EOF'
+# NoCloud seed parser.  awk -v mode=meta|user -v out=DIR -f seed.awk FILE
+#   meta: top-level "instance-id: X" and "local-hostname: Y"
+#         -> DIR/meta.instance-id, DIR/meta.local-hostname
+#   user: "#cloud-config" subset: "hostname: NAME" -> DIR/user.hostname;
+#         "ssh_authorized_keys:" / "runcmd:" followed by "- ITEM" lines
+#         -> DIR/authorized_keys, DIR/runcmd.sh (one item per line).
+# Scalars may be plain (ending at " #"), 'single-quoted' ('' is one ') or
+# "double-quoted" (\" \\ \t \n escapes).
 
-  # user-data: a #cloud-config subset (see image/tiny/README.md).
-  put etc/vmctl/user-data.awk 0644 <<'EOF'
-# #cloud-config subset: "hostname: NAME", "ssh_authorized_keys:" and
-# "runcmd:" followed by "- ITEM" lines.  Items may be plain, 'single-quoted'
-# ('' is one ') or "double-quoted" (\" and \\ escapes).
 function unquote(v) {
   sub(/^[ \t]+/, "", v); sub(/[ \t]+$/, "", v)
   if (v ~ /^'.*'$/) { v = substr(v, 2, length(v) - 2); gsub(/''/, "'", v); return v }
   if (v ~ /^".*"$/) {
     v = substr(v, 2, length(v) - 2)
-    gsub(/\\\\/, "\001", v); gsub(/\\"/, "\"", v); gsub(/\\t/, "\t", v); gsub(/\001/, "\\", v)
+    gsub(/\\\\/, "\001", v)
+    gsub(/\\"/, "\"", v); gsub(/\\t/, "\t", v); gsub(/\\n/, "\n", v)
+    gsub(/\001/, "\\", v)
     return v
   }
-  sub(/[ \t]+#.*$/, "", v)   # a plain scalar ends at " #"
+  sub(/[ \t]+#.*$/, "", v)
   return v
 }
-NR == 1 && $0 !~ /^#cloud-config/ { exit }
+function warn(msg) { print "vmctl-tiny: warning: " mode "-data: " msg > "/dev/stderr" }
+
+mode == "user" && NR == 1 && $0 !~ /^#cloud-config/ { warn("not #cloud-config, ignored"); exit }
 /^[ \t]*#/ || /^[ \t]*$/ { next }
+
+# A top-level "key: value" (column 0).
 /^[A-Za-z_][A-Za-z0-9_-]*[ \t]*:/ {
   key = $0; sub(/[ \t]*:.*/, "", key)
-  val = $0; sub(/^[^:]*:/, "", val)
-  if (key == "hostname" && unquote(val) != "") print unquote(val) > (out "/user.hostname")
+  val = $0; sub(/^[^:]*:/, "", val); val = unquote(val)
+  if (mode == "meta" && (key == "instance-id" || key == "local-hostname"))
+    print val > (out "/meta." key)
+  if (mode == "user" && key == "hostname" && val != "")
+    print val > (out "/user.hostname")
+  if (mode == "user" && (key == "runcmd" || key == "ssh_authorized_keys") && val != "")
+    warn(key ": inline lists are not supported, ignored")
   next
 }
-/^[ \t]*-[ \t]/ || /^[ \t]*-$/ {
+
+# A list item of the current top-level key.
+mode == "user" && (/^[ \t]*-[ \t]/ || /^[ \t]*-$/) {
   item = $0; sub(/^[ \t]*-/, "", item); item = unquote(item)
+  if (key != "runcmd" && key != "ssh_authorized_keys") next
   if (item == "") next
+  if (item ~ /^[|>]/ || item ~ /^\[/) { warn(key ": block scalars and lists as items are not supported, ignored"); next }
   if (key == "ssh_authorized_keys") print item > (out "/authorized_keys")
-  else if (key == "runcmd") print item > (out "/runcmd.sh")
+  else print item > (out "/runcmd.sh")
   next
 }
 EOF
@@ -804,6 +837,36 @@ while :; do
   done
   sleep 1
 done
+EOF
+
+  put sbin/vmctl-sshd 0755 <<'EOF'
+#!/bin/sh
+# Host keys kept on /data (new ones for a new instance), then dropbear on
+# port 22 with password logins disabled (-s): keys only.
+# Usage: vmctl-sshd NEW_INSTANCE(yes|no)
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+keys=/data/.vmctl/ssh
+mkdir -p "$keys"
+chmod 0700 "$keys"
+if [ "$1" = yes ]; then
+  rm -f "$keys"/dropbear_*_host_key
+fi
+# RSA generation is slow under TCG; ed25519 and ECDSA are instant.  Write to
+# a temporary name so a crash never leaves a truncated key behind.
+for t in ed25519 ecdsa; do
+  k="$keys/dropbear_${t}_host_key"
+  if [ ! -s "$k" ]; then
+    rm -f "$k.tmp"
+    if dropbearkey -t "$t" -f "$k.tmp" >/dev/null 2>&1; then
+      mv "$k.tmp" "$k"
+    else
+      echo "vmctl-tiny: warning: dropbearkey -t $t failed"
+    fi
+  fi
+done
+sync
+exec dropbear -s -p 22 -P /run/dropbear.pid \
+  -r "$keys/dropbear_ed25519_host_key" -r "$keys/dropbear_ecdsa_host_key"
 EOF
 
   put sbin/vmctl-runcmd 0755 <<'EOF'
