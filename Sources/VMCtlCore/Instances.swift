@@ -319,13 +319,6 @@ public struct Instances {
         }
     }
 
-    /// Names of VMs whose disks are overlays on `image` (so the image must stay).
-    public func users(ofImage image: String) throws -> [String] {
-        try session.connection.listAllDomains().compactMap { domain in
-            let metadata = try InstanceMetadata(domain: document(of: domain))
-            return metadata?.image == image ? domain.name : nil
-        }
-    }
 }
 
 extension ISO9660Image.Timestamp {

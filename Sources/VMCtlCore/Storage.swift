@@ -125,12 +125,38 @@ public struct Storage {
         }
     }
 
-    public func deleteImage(named name: String, usedBy: [String]) throws {
-        let (_, volume) = try image(named: name)
-        guard usedBy.isEmpty else {
-            throw VMCtlError("image '\(name)' is used by \(usedBy.sorted().joined(separator: ", ")); delete those VMs first")
+    /// Deletes an image unless a disk still reads through to it.
+    public func deleteImage(named name: String) throws {
+        let (image, volume) = try image(named: name)
+        let users = try dependents(of: image)
+        guard users.isEmpty else {
+            throw VMCtlError("image '\(name)' is the base of \(users.joined(separator: ", ")); delete those first")
         }
         try libvirt("cannot delete image '\(name)'") { try volume.delete() }
+    }
+
+    /// Who reads through to `image`: VMs (by name) whose disks are overlays on it, and overlays no VM uses
+    /// (by volume name). Checked on the volumes themselves, so VMs made by other tools count too.
+    public func dependents(of image: ImageInfo) throws -> [String] {
+        let overlays = try pool().listAllVolumes().filter { volume in
+            (try? VolumeDocument(xml: volume.xml()).backing?.path) == image.path
+        }
+        var unclaimed = Set(overlays.map(\.name))
+        let overlayPaths = Dictionary(overlays.compactMap { volume in (try? volume.path).map { ($0, volume.name) } },
+                                      uniquingKeysWith: { first, _ in first })
+        var users: [String] = []
+        for domain in try session.connection.listAllDomains() {
+            guard let document = try? DomainDocument(xml: domain.xml([.inactive])) else { continue }
+            let claimed = document.disks.compactMap { disk -> String? in
+                switch disk.source {
+                case .volume(let pool, let volume): pool == VMCtlNames.storagePool && unclaimed.contains(volume) ? volume : nil
+                case .file(let path): overlayPaths[path]
+                }
+            }
+            if !claimed.isEmpty { users.append("VM \(domain.name)") }
+            unclaimed.subtract(claimed)
+        }
+        return users.sorted() + unclaimed.sorted().map { "volume \($0)" }
     }
 
     /// A copy-on-write qcow2 disk on top of an image: created in constant time whatever the image's size.

@@ -24,7 +24,7 @@ struct ImageBuild: ParsableCommand {
         let storage = Storage(session: session)
         if (try? storage.image(named: name)) != nil {
             guard force else { throw VMCtlError("image '\(name)' already exists (use --force to rebuild it)") }
-            try storage.deleteImage(named: name, usedBy: try Instances(session: session).users(ofImage: name))
+            try storage.deleteImage(named: name)
         }
         let file = try TinyImage.build(output: output ?? TinyImage.defaultOutput)
         let image = try storage.importImage(file: file, name: name)

@@ -11,9 +11,7 @@ struct ImageDelete: ParsableCommand {
     func validate() throws { try ResourceName.validate(name, kind: "image") }
 
     func run() throws {
-        let session = try connection.session()
-        let users = try Instances(session: session).users(ofImage: name)
-        try Storage(session: session).deleteImage(named: name, usedBy: users)
+        try Storage(session: connection.session()).deleteImage(named: name)
         Output.line("deleted image \(name)")
     }
 }
