@@ -116,6 +116,25 @@ public final class Domain: @unchecked Sendable {
         try check(virDomainSetMemoryFlags(raw, UInt(kibibytes), flags.rawValue))
     }
 
+    /// Changes the memory ceiling (the balloon's maximum); only with `.config` while the domain runs.
+    public func setMaximumMemory(kibibytes: UInt64, _ flags: ModificationFlags = [.config]) throws {
+        try check(virDomainSetMemoryFlags(raw, UInt(kibibytes), flags.rawValue | VIR_DOMAIN_MEM_MAXIMUM.rawValue))
+    }
+
+    /// Starts copying all data from a disk's backing chain into the disk itself (a block pull job);
+    /// when the job ends, the disk no longer depends on any backing file.
+    public func beginBlockPull(disk: String) throws {
+        try check(virDomainBlockPull(raw, disk, 0, 0))
+    }
+
+    /// Progress of the block job on `disk`, or nil when no job runs there.
+    public func blockJob(disk: String) throws -> (current: UInt64, end: UInt64)? {
+        var info = virDomainBlockJobInfo()
+        let result = virDomainGetBlockJobInfo(raw, disk, &info, 0)
+        guard result >= 0 else { throw LibvirtError.last() }
+        return result == 0 ? nil : (UInt64(info.cur), UInt64(info.end))
+    }
+
     /// Grows a disk of a running domain to `bytes`.
     public func blockResize(disk: String, bytes: UInt64) throws {
         try check(virDomainBlockResize(raw, disk, bytes, VIR_DOMAIN_BLOCK_RESIZE_BYTES.rawValue))

@@ -13,9 +13,11 @@ public struct InstanceMetadata: Sendable, Equatable {
     public var created: String
     /// Volumes vmctl made for this VM, by role ("root", "seed").
     public var volumes: [String: String]
+    /// The user's public keys from the seed, so that clones and imports authorize the same keys.
+    public var sshKeys: [String]
 
     public init(image: String, flavor: String?, instanceID: String, hostname: String,
-                accelerator: String, created: String, volumes: [String: String]) {
+                accelerator: String, created: String, volumes: [String: String], sshKeys: [String] = []) {
         self.image = image
         self.flavor = flavor
         self.instanceID = instanceID
@@ -23,23 +25,31 @@ public struct InstanceMetadata: Sendable, Equatable {
         self.accelerator = accelerator
         self.created = created
         self.volumes = volumes
+        self.sshKeys = sshKeys
     }
 
     private static let prefix = VMCtlNames.metadataPrefix
 
-    public var element: XML.Element {
-        var root = XML.Element("\(Self.prefix):instance", attributes: [
-            ("xmlns:\(Self.prefix)", VMCtlNames.metadataNamespace), ("version", String(Self.version)),
+    /// The element as it sits in a domain definition: prefixed names under vmctl's namespace.
+    public var element: XML.Element { element(prefix: "\(Self.prefix):") }
+
+    /// The element for virDomainSetMetadata, which adds the namespace and prefix itself.
+    var bareElement: XML.Element { element(prefix: "") }
+
+    private func element(prefix: String) -> XML.Element {
+        var root = XML.Element("\(prefix)instance", attributes: [
+            ("xmlns:\(Self.prefix)", prefix.isEmpty ? nil : VMCtlNames.metadataNamespace), ("version", String(Self.version)),
         ])
-        root.append(XML.Element("\(Self.prefix):image", text: image))
-        if let flavor { root.append(XML.Element("\(Self.prefix):flavor", text: flavor)) }
-        root.append(XML.Element("\(Self.prefix):instance-id", text: instanceID))
-        root.append(XML.Element("\(Self.prefix):hostname", text: hostname))
-        root.append(XML.Element("\(Self.prefix):accelerator", text: accelerator))
-        root.append(XML.Element("\(Self.prefix):created", text: created))
+        root.append(XML.Element("\(prefix)image", text: image))
+        if let flavor { root.append(XML.Element("\(prefix)flavor", text: flavor)) }
+        root.append(XML.Element("\(prefix)instance-id", text: instanceID))
+        root.append(XML.Element("\(prefix)hostname", text: hostname))
+        root.append(XML.Element("\(prefix)accelerator", text: accelerator))
+        root.append(XML.Element("\(prefix)created", text: created))
         for (role, volume) in volumes.sorted(by: { $0.key < $1.key }) {
-            root.append(XML.Element("\(Self.prefix):volume", attributes: [("role", role)], text: volume))
+            root.append(XML.Element("\(prefix)volume", attributes: [("role", role)], text: volume))
         }
+        for key in sshKeys { root.append(XML.Element("\(prefix)ssh-key", text: key)) }
         return root
     }
 
@@ -54,7 +64,8 @@ public struct InstanceMetadata: Sendable, Equatable {
         }
         self.init(
             image: image, flavor: text("flavor"), instanceID: instanceID, hostname: text("hostname") ?? "",
-            accelerator: text("accelerator") ?? "", created: text("created") ?? "", volumes: volumes)
+            accelerator: text("accelerator") ?? "", created: text("created") ?? "", volumes: volumes,
+            sshKeys: element.all(prefix + "ssh-key").map(\.text))
     }
 
     public init?(domain: DomainDocument) {

@@ -99,18 +99,17 @@ public struct Instances {
         let root = try storage.createOverlay(named: rootName, on: image, capacity: spec.disk.bytes)
         rollback.add { try root.delete() }
 
-        let instanceID = "i-" + String(UInt64.random(in: 1...UInt64.max), radix: 16)
-        let seed = NoCloudSeed(instanceID: instanceID, hostname: spec.name,
-                               sshAuthorizedKeys: sshKeys, runCommands: spec.runCommands)
+        let instanceID = Self.newInstanceID()
         let seedName = VMCtlNames.seedVolume(of: spec.name)
-        let seedVolume = try storage.upload(bytes: seed.isoImage(timestamp: .now), volumeName: seedName)
+        let seedVolume = try makeSeed(named: seedName, instanceID: instanceID, hostname: spec.name,
+                                      sshKeys: sshKeys, runCommands: spec.runCommands)
         rollback.add { try seedVolume.delete() }
 
         let metadata = InstanceMetadata(
             image: image.name, flavor: spec.flavor, instanceID: instanceID, hostname: spec.name,
             accelerator: accelerator.domainType == "kvm" ? "kvm" : "tcg",
             created: ISO8601DateFormatter().string(from: Date()),
-            volumes: ["root": rootName, "seed": seedName])
+            volumes: ["root": rootName, "seed": seedName], sshKeys: spec.sshAuthorizedKeys)
         let document = DomainDocument(
             type: accelerator.domainType == "kvm" ? .kvm : .qemu,
             name: spec.name,
@@ -136,8 +135,19 @@ public struct Instances {
         return try summary(of: domain)
     }
 
+    static func newInstanceID() -> String { "i-" + String(UInt64.random(in: 1...UInt64.max), radix: 16) }
+
+    /// Uploads a NoCloud seed carrying a VM's identity: a new instance-id makes the guest (cloud-init or the
+    /// tiny image) take the hostname, keys and first-boot commands as a new instance.
+    func makeSeed(named volumeName: String, instanceID: String, hostname: String,
+                  sshKeys: [String], runCommands: [String]) throws -> StorageVolume {
+        let seed = NoCloudSeed(instanceID: instanceID, hostname: hostname,
+                               sshAuthorizedKeys: sshKeys, runCommands: runCommands)
+        return try storage.upload(bytes: seed.isoImage(timestamp: .now), volumeName: volumeName)
+    }
+
     /// Volumes named for a VM that does not exist come from a create that was killed half way.
-    private func removeLeftovers(of name: String) throws {
+    func removeLeftovers(of name: String) throws {
         for volume in try storage.volumes(withPrefix: VMCtlNames.volumePrefix(of: name)) {
             notice("removing '\(volume.name)', left over from an interrupted create of '\(name)'")
             try libvirt("cannot remove leftover volume '\(volume.name)'") { try volume.delete() }
@@ -150,6 +160,7 @@ public struct Instances {
         let domain = try domain(named: name)
         guard try !domain.isActive else { throw VMCtlError("VM '\(name)' is already running") }
         let document = try document(of: domain)
+        try requireNoLinkedClones(of: document, toward: "start")
         if document.type == .kvm, !session.kvmStatus.isUsable {
             throw VMCtlError("VM '\(name)' was made for KVM, which is not usable here: \(session.kvmStatus.reason)")
         }
@@ -181,6 +192,7 @@ public struct Instances {
     public func delete(_ name: String, keepDisks: Bool) throws {
         let domain = try domain(named: name)
         let document = try document(of: domain)
+        if !keepDisks { try requireNoLinkedClones(of: document, toward: "delete") }
         let metadata = InstanceMetadata(domain: document)
         let leases = (try? leases(of: document)) ?? []
         if try domain.isActive {
@@ -195,6 +207,17 @@ public struct Instances {
             }
         }
         releaseLeases(leases)
+    }
+
+    /// A VM whose disk is the base of linked clones must keep that disk unchanged: refuse what would write it.
+    func requireNoLinkedClones(of document: DomainDocument, toward action: String) throws {
+        guard let root = InstanceMetadata(domain: document)?.volumes["root"],
+              let path = try? storage.pool().lookupVolume(name: root).path else { return }
+        let clones = try storage.dependents(ofPath: path)
+        guard clones.isEmpty else {
+            let first = clones[0].split(separator: " ").last.map(String.init) ?? clones[0]
+            throw VMCtlError("cannot \(action) '\(document.name)': its disk is the base of linked clones (\(clones.joined(separator: ", "))); make them independent first: vmctl clone --flatten \(first)")
+        }
     }
 
     // MARK: State

@@ -128,18 +128,19 @@ public struct Storage {
     /// Deletes an image unless a disk still reads through to it.
     public func deleteImage(named name: String) throws {
         let (image, volume) = try image(named: name)
-        let users = try dependents(of: image)
+        let users = try dependents(ofPath: image.path)
         guard users.isEmpty else {
             throw VMCtlError("image '\(name)' is the base of \(users.joined(separator: ", ")); delete those first")
         }
         try libvirt("cannot delete image '\(name)'") { try volume.delete() }
     }
 
-    /// Who reads through to `image`: VMs (by name) whose disks are overlays on it, and overlays no VM uses
-    /// (by volume name). Checked on the volumes themselves, so VMs made by other tools count too.
-    public func dependents(of image: ImageInfo) throws -> [String] {
+    /// Who reads through to the volume at `path`: VMs (by name) whose disks are overlays on it, and
+    /// overlays no VM uses (by volume name). Checked on the volumes themselves, so VMs made by other tools
+    /// count too.
+    public func dependents(ofPath path: String) throws -> [String] {
         let overlays = try pool().listAllVolumes().filter { volume in
-            (try? VolumeDocument(xml: volume.xml()).backing?.path) == image.path
+            (try? VolumeDocument(xml: volume.xml()).backing?.path) == path
         }
         var unclaimed = Set(overlays.map(\.name))
         let overlayPaths = Dictionary(overlays.compactMap { volume in (try? volume.path).map { ($0, volume.name) } },
@@ -166,6 +167,20 @@ public struct Storage {
             name: volumeName, capacityBytes: capacity, format: "qcow2",
             backing: .init(path: image.path, format: image.format))
         return try libvirt("cannot create disk '\(volumeName)'") { try pool.createVolume(xml: document.xml) }
+    }
+
+    /// Bytes allocated along a volume's backing chain: what a flattening copy has to read.
+    func chainAllocation(of volume: StorageVolume) throws -> UInt64 {
+        var total: UInt64 = 0
+        var document = try VolumeDocument(xml: volume.xml())
+        var seen: Set<String> = []
+        total += document.allocationBytes
+        while let backing = document.backing?.path, seen.insert(backing).inserted,
+              let next = try? session.connection.lookupStorageVolume(path: backing) {
+            document = try VolumeDocument(xml: next.xml())
+            total += document.allocationBytes
+        }
+        return total
     }
 
     func volumes(withPrefix prefix: String) throws -> [StorageVolume] {

@@ -1,0 +1,180 @@
+import Foundation
+import Libvirt
+import LibvirtXML
+
+public enum CloneMode: String, Codable, Sendable, CaseIterable {
+    /// A copy-on-write overlay on the source's disk: made in constant time; the source must then stay unchanged.
+    case linked
+    /// An independent, flattened copy made by the daemon.
+    case full
+}
+
+/// Cloning VMs the VirtualBox way: a new VM with the source's disk contents and a new identity
+/// (UUID, MAC, hostname, instance-id), so it boots with its own lease and name.
+public struct Clones {
+    let instances: Instances
+    var session: Session { instances.session }
+    var storage: Storage { instances.storage }
+
+    public init(session: Session, notice: @escaping (String) -> Void = { _ in }) {
+        instances = Instances(session: session, notice: notice)
+    }
+
+    /// Chooses the mode when the user did not: linked for a stopped source (instant), refused otherwise.
+    public static func resolveMode(_ requested: CloneMode?, sourceIsRunning: Bool, sourceName: String) throws -> CloneMode {
+        let mode = requested ?? .linked
+        if sourceIsRunning {
+            // A running guest keeps writing its disk: neither an overlay on it nor a copy of it would be a
+            // consistent point in time.
+            throw VMCtlError("VM '\(sourceName)' is running: stop it first (vmctl stop \(sourceName)), then clone it (\(mode.rawValue))")
+        }
+        return mode
+    }
+
+    public func clone(source sourceName: String, as name: String, mode requested: CloneMode?, start: Bool,
+                      progress: Progress? = nil) throws -> InstanceSummary {
+        try ResourceName.validate(name, kind: "VM")
+        let source = try instances.domain(named: sourceName)
+        if (try? session.connection.lookupDomain(name: name)) != nil { throw VMCtlError.alreadyExists("VM", name) }
+        let sourceDocument = try instances.document(of: source, inactive: true)
+        guard let sourceMetadata = InstanceMetadata(domain: sourceDocument),
+              let sourceRootName = sourceMetadata.volumes["root"] else {
+            throw VMCtlError("VM '\(sourceName)' was not made by vmctl; clone it with virt-clone")
+        }
+        let mode = try Self.resolveMode(requested, sourceIsRunning: try source.isActive, sourceName: sourceName)
+        let pool = try storage.pool()
+        let sourceRoot = try libvirt("cannot find \(sourceName)'s disk '\(sourceRootName)'") {
+            try pool.lookupVolume(name: sourceRootName)
+        }
+        let sourceRootInfo = try sourceRoot.info()
+        try instances.removeLeftovers(of: name)
+
+        let rollback = Rollback()
+        defer { rollback.unwind() }
+        let rootName = VMCtlNames.rootVolume(of: name)
+        let root: StorageVolume
+        switch mode {
+        case .linked:
+            root = try libvirt("cannot create disk '\(rootName)'") {
+                try pool.createVolume(xml: VolumeDocument(
+                    name: rootName, capacityBytes: sourceRootInfo.capacity, format: "qcow2",
+                    backing: .init(path: try sourceRoot.path, format: "qcow2")).xml)
+            }
+        case .full:
+            root = try copyVolume(sourceRoot, as: rootName, capacity: sourceRootInfo.capacity, in: pool, progress: progress)
+        }
+        rollback.add { try root.delete() }
+
+        let instanceID = Instances.newInstanceID()
+        let seedName = VMCtlNames.seedVolume(of: name)
+        let sshKeys = sourceMetadata.sshKeys + [try SSHKeyStore().ensurePublicKey()]
+        let seed = try instances.makeSeed(named: seedName, instanceID: instanceID, hostname: name,
+                                          sshKeys: sshKeys, runCommands: [])
+        rollback.add { try seed.delete() }
+
+        var metadata = sourceMetadata
+        metadata.instanceID = instanceID
+        metadata.hostname = name
+        metadata.created = ISO8601DateFormatter().string(from: Date())
+        metadata.volumes = ["root": rootName, "seed": seedName]
+        let document = try Self.cloneDocument(
+            of: sourceDocument, name: name, metadata: metadata,
+            replacing: [sourceRootName: rootName, sourceMetadata.volumes["seed"] ?? "": seedName])
+        let domain = try libvirt("cannot define VM '\(name)'") { try session.connection.defineDomain(xml: document.xml) }
+        rollback.add { try domain.undefine(.everything) }
+        if start { try libvirt("cannot start VM '\(name)'") { try domain.start() } }
+        rollback.commit()
+        return try instances.summary(of: domain)
+    }
+
+    /// Makes a VM's disk independent of every backing file (its linked-clone source and its image), with a
+    /// block pull in QEMU; a stopped VM is started paused for the pull, so its guest never runs.
+    public func flatten(_ name: String, progress: Progress? = nil) throws {
+        let domain = try instances.domain(named: name)
+        let wasRunning = try domain.isActive
+        if !wasRunning { try libvirt("cannot open '\(name)' for flattening") { try domain.start(paused: true) } }
+        defer { if !wasRunning { try? domain.destroy() } }
+        try libvirt("cannot flatten '\(name)'") { try domain.beginBlockPull(disk: "vda") }
+        while let job = try libvirt("cannot follow flattening of '\(name)'", { try domain.blockJob(disk: "vda") }) {
+            progress?.update(done: job.current, total: max(job.end, 1))
+            usleepSeconds(0.1)
+        }
+        progress?.finish()
+        try storage.pool().refresh()
+    }
+
+    /// The source's definition with a new identity: no UUID or MAC (libvirt makes new ones), its own disks
+    /// and its own console log (a clone writing into the source's log would mix two guests' output).
+    static func cloneDocument(of source: DomainDocument, name: String, metadata: InstanceMetadata,
+                              replacing volumes: [String: String]) throws -> DomainDocument {
+        var document = source
+        document.name = name
+        document.uuid = nil
+        document.title = nil
+        document.interfaces = source.interfaces.map { interface in
+            var copy = interface
+            copy.mac = nil
+            return copy
+        }
+        document.disks = try source.disks.map { disk in
+            var copy = disk
+            guard case .volume(let pool, let volume) = disk.source, let replacement = volumes[volume] else {
+                throw VMCtlError("disk \(disk.target) of '\(source.name)' is not a vmctl volume; clone it with virt-clone")
+            }
+            copy.source = .volume(pool: pool, volume: replacement)
+            return copy
+        }
+        document.serialLogPath = VMCtlNames.serialLog(of: name)
+        document.metadata = source.metadata.filter { $0.name != metadata.element.name } + [metadata.element]
+        return document
+    }
+
+    /// A server-side copy (the daemon flattens the backing chain), reporting progress by watching the new
+    /// volume grow while the blocking copy runs on another thread.
+    private func copyVolume(_ source: StorageVolume, as name: String, capacity: UInt64, in pool: StoragePool,
+                            progress: Progress?) throws -> StorageVolume {
+        let document = VolumeDocument(name: name, capacityBytes: capacity, format: "qcow2")
+        let expected = max(1, try storage.chainAllocation(of: source))
+        let result = CopyResult()
+        let worker = Thread {
+            do { result.set(.success(try pool.createVolume(xml: document.xml, copying: source))) }
+            catch { result.set(.failure(error)) }
+        }
+        worker.start()
+        while true {
+            if let outcome = result.wait(timeout: 0.25) {
+                switch outcome {
+                case .success(let volume):
+                    progress?.update(done: expected, total: expected)
+                    progress?.finish()
+                    return volume
+                case .failure(let error):
+                    throw (error as? LibvirtError)?.context("cannot copy disk to '\(name)'") ?? error
+                }
+            }
+            if let copied = try? pool.lookupVolume(name: name).info().allocation {
+                progress?.update(done: min(copied, expected - 1), total: expected)
+            }
+        }
+    }
+}
+
+/// Hands the copy thread's outcome to the waiting thread.
+private final class CopyResult: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var outcome: Result<StorageVolume, Error>?
+
+    func set(_ value: Result<StorageVolume, Error>) {
+        condition.lock()
+        outcome = value
+        condition.signal()
+        condition.unlock()
+    }
+
+    func wait(timeout: Double) -> Result<StorageVolume, Error>? {
+        condition.lock()
+        defer { condition.unlock() }
+        if outcome == nil { _ = condition.wait(until: Date(timeIntervalSinceNow: timeout)) }
+        return outcome
+    }
+}

@@ -1,0 +1,164 @@
+import Libvirt
+import LibvirtXML
+
+/// What the user asked to change; nil fields stay as they are.
+public struct ResizeRequest: Sendable, Equatable {
+    public var cpus: Int?
+    public var memory: ByteSize?
+    public var disk: ByteSize?
+    public var flavor: String?
+
+    public init(cpus: Int? = nil, memory: ByteSize? = nil, disk: ByteSize? = nil, flavor: String? = nil) {
+        self.cpus = cpus
+        self.memory = memory
+        self.disk = disk
+        self.flavor = flavor
+    }
+}
+
+/// A VM's sizes now, and the ceilings it was defined with.
+public struct ResizeState: Sendable, Equatable {
+    public var isRunning: Bool
+    public var cpus: Int
+    public var maxCPUs: Int
+    public var memory: ByteSize
+    public var maxMemory: ByteSize
+    public var disk: ByteSize
+
+    public init(isRunning: Bool, cpus: Int, maxCPUs: Int, memory: ByteSize, maxMemory: ByteSize, disk: ByteSize) {
+        self.isRunning = isRunning
+        self.cpus = cpus
+        self.maxCPUs = maxCPUs
+        self.memory = memory
+        self.maxMemory = maxMemory
+        self.disk = disk
+    }
+}
+
+/// One change and how it takes effect.
+public struct ResizeChange: Codable, Sendable, Equatable {
+    public enum Effect: String, Codable, Sendable {
+        /// Applied to the running guest and to the definition.
+        case live
+        /// Applied to the definition; the running guest keeps the old value until it restarts.
+        case restartNeeded = "restart-needed"
+        /// The VM is stopped: applied to the definition (or the volume), seen at next boot.
+        case offline
+    }
+
+    public let resource: String
+    public let from: String
+    public let to: String
+    public var effect: Effect
+}
+
+/// Decides, without touching anything, how each requested size is applied: live within the ceilings
+/// the domain was defined with, otherwise in the definition with a restart. Refusals come before any change.
+public enum ResizePlan {
+    public static func plan(_ request: ResizeRequest, state: ResizeState) throws -> [ResizeChange] {
+        let flavor = try request.flavor.map(Flavor.named)
+        let cpus = request.cpus ?? flavor?.cpus
+        let memory = request.memory ?? flavor?.memory
+        // A flavor never shrinks a disk (OpenStack refuses that too); an explicit --disk must not either.
+        let disk = request.disk ?? flavor.map { max($0.disk, state.disk) }
+        guard cpus != nil || memory != nil || disk != nil else {
+            throw VMCtlError("nothing to resize: give --cpus, --memory, --disk or --flavor")
+        }
+        var changes: [ResizeChange] = []
+        if let cpus, cpus != state.cpus {
+            guard (1...InstanceSpec.maximumCPUs).contains(cpus) else {
+                throw VMCtlError("invalid cpus \(cpus): use 1 to \(InstanceSpec.maximumCPUs)")
+            }
+            changes.append(ResizeChange(resource: "cpus", from: String(state.cpus), to: String(cpus),
+                                        effect: effect(running: state.isRunning, withinCeiling: cpus <= state.maxCPUs)))
+        }
+        if let memory, memory != state.memory {
+            guard memory >= .mebibytes(64) else { throw VMCtlError("invalid memory \(memory): a VM needs at least 64M") }
+            changes.append(ResizeChange(resource: "memory", from: state.memory.description, to: memory.description,
+                                        effect: effect(running: state.isRunning, withinCeiling: memory <= state.maxMemory)))
+        }
+        if let disk, disk != state.disk {
+            guard disk > state.disk else {
+                throw VMCtlError("cannot shrink the disk from \(state.disk) to \(disk): shrinking would cut off the guest's data")
+            }
+            changes.append(ResizeChange(resource: "disk", from: state.disk.description, to: disk.description,
+                                        effect: state.isRunning ? .live : .offline))
+        }
+        return changes
+    }
+
+    private static func effect(running: Bool, withinCeiling: Bool) -> ResizeChange.Effect {
+        guard running else { return .offline }
+        return withinCeiling ? .live : .restartNeeded
+    }
+}
+
+extension Instances {
+    /// Applies a resize plan. With `restart`, a running VM whose changes need it is powered off (ACPI) and booted again.
+    public func resize(_ name: String, _ request: ResizeRequest, restart: Bool) throws -> [ResizeChange] {
+        let domain = try domain(named: name)
+        let document = try document(of: domain, inactive: true)
+        guard let metadata = InstanceMetadata(domain: document), let rootName = metadata.volumes["root"] else {
+            throw VMCtlError("VM '\(name)' was not made by vmctl; resize it with virsh")
+        }
+        let root = try libvirt("cannot find \(name)'s disk") { try storage.pool().lookupVolume(name: rootName) }
+        let isRunning = try domain.isActive
+        let info = try domain.info()
+        let state = ResizeState(
+            isRunning: isRunning, cpus: isRunning ? info.vcpus : document.vcpus, maxCPUs: document.maxVcpus,
+            memory: ByteSize(bytes: document.currentMemoryKiB << 10), maxMemory: ByteSize(bytes: document.maxMemoryKiB << 10),
+            disk: ByteSize(bytes: try root.info().capacity))
+        var changes = try ResizePlan.plan(request, state: state)
+        if changes.contains(where: { $0.resource == "disk" }) { try requireNoLinkedClones(of: document, toward: "grow the disk of") }
+
+        let both: ModificationFlags = isRunning ? [.live, .config] : [.config]
+        for change in changes {
+            switch (change.resource, change.effect) {
+            case ("cpus", .live) where Int(change.to)! < state.cpus:
+                // Unplugging needs the guest to give the vCPU back, which a guest may not do in libvirt's
+                // few seconds: then the definition carries the change to the next boot.
+                let count = Int(change.to)!
+                try libvirt("cannot set \(name)'s vCPUs to \(count)") { try domain.setVcpus(count, [.config]) }
+                if (try? domain.setVcpus(count, [.live])) == nil {
+                    changes[changes.firstIndex(of: change)!].effect = .restartNeeded
+                }
+            case ("cpus", .live), ("cpus", .offline):
+                let count = Int(change.to)!
+                if count > document.maxVcpus { try libvirt("cannot raise \(name)'s vCPU ceiling") { try domain.setVcpus(count, [.config, .maximum]) } }
+                try libvirt("cannot set \(name)'s vCPUs to \(count)") { try domain.setVcpus(count, both) }
+            case ("cpus", .restartNeeded):
+                let count = Int(change.to)!
+                try libvirt("cannot raise \(name)'s vCPU ceiling") { try domain.setVcpus(count, [.config, .maximum]) }
+                try libvirt("cannot set \(name)'s vCPUs to \(count)") { try domain.setVcpus(count, [.config]) }
+            case ("memory", .live), ("memory", .offline):
+                let size = try ByteSize(parsing: change.to)
+                if size.kibibytes > document.maxMemoryKiB { try domain.setMaximumMemory(kibibytes: size.kibibytes) }
+                try libvirt("cannot set \(name)'s memory to \(size)") { try domain.setMemory(kibibytes: size.kibibytes, both) }
+            case ("memory", .restartNeeded):
+                let size = try ByteSize(parsing: change.to)
+                try libvirt("cannot raise \(name)'s memory ceiling") { try domain.setMaximumMemory(kibibytes: size.kibibytes) }
+                try libvirt("cannot set \(name)'s memory to \(size)") { try domain.setMemory(kibibytes: size.kibibytes, [.config]) }
+            case ("disk", .live):
+                try libvirt("cannot grow \(name)'s disk") { try domain.blockResize(disk: "vda", bytes: try ByteSize(parsing: change.to).bytes) }
+            case ("disk", _):
+                try libvirt("cannot grow \(name)'s disk") { try root.resize(capacity: try ByteSize(parsing: change.to).bytes) }
+            default:
+                break
+            }
+        }
+        if request.flavor != nil || request.cpus != nil || request.memory != nil {
+            var updated = metadata
+            updated.flavor = request.cpus == nil && request.memory == nil ? request.flavor : nil
+            try libvirt("cannot record \(name)'s flavor") {
+                try domain.setMetadata(XMLWriter.render(updated.bareElement), key: VMCtlNames.metadataPrefix,
+                                       namespaceURI: VMCtlNames.metadataNamespace, both)
+            }
+        }
+        if restart, isRunning, changes.contains(where: { $0.effect == .restartNeeded }) {
+            try stop(name, force: false, timeout: 60)
+            try start(name)
+            for index in changes.indices where changes[index].effect == .restartNeeded { changes[index].effect = .live }
+        }
+        return changes
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+import VMCtlCore
+
+/// Clones and resizes checked from inside real guests.
+@Suite(.serialized, .enabled(if: Harness.enabled, "set VMCTL_INTEGRATION=1 (make test does) to boot real guests"))
+struct CloneResizeTests {
+    @Test func linkedAndFullClonesBootWithTheirOwnIdentityAndTheSourcesFiles() throws {
+        let names = ["cl-src", "cl-linked", "cl-full"]
+        for name in names.reversed() { try Harness.removeIfPresent(name) }
+        defer { for name in names.reversed() { _ = try? Harness.vmctl("delete", name) } }
+
+        #expect(try Harness.vmctl("create", "cl-src", "--start").status == 0)
+        #expect(try Harness.vmctl("ssh", "cl-src", "--", "echo at-clone-time > /data/origin; sync").status == 0)
+        let running = try Harness.vmctl("clone", "cl-src", "cl-linked")
+        #expect(running.status != 0 && running.stderr.contains("vmctl stop cl-src"), "\(running.stderr)")
+        #expect(try Harness.vmctl("stop", "cl-src").status == 0)
+
+        let linked = try Harness.vmctl("clone", "cl-src", "cl-linked", "--start")
+        #expect(linked.status == 0, "\(linked.stderr)")
+        let full = try Harness.vmctl("clone", "cl-src", "cl-full", "--full", "--start")
+        #expect(full.status == 0, "\(full.stderr)")
+
+        var seen: [String: (mac: String?, address: String)] = [:]
+        for name in ["cl-linked", "cl-full"] {
+            let address = try Harness.vmctl("ip", name, "--wait", "90").trimmed
+            #expect(try Harness.vmctl("ssh", name, "--", "hostname").trimmed == name)
+            #expect(try Harness.vmctl("ssh", name, "--", "cat /data/origin").trimmed == "at-clone-time")
+            #expect(try Harness.httpGet(address).stdout.contains(">\(name)<"))
+            seen[name] = (try details(name).mac, address)
+        }
+        let source = try details("cl-src")
+        let macs = [source.mac] + seen.values.map(\.mac)
+        #expect(Set(macs.compactMap { $0 }).count == 3, "MACs \(macs)")
+        #expect(seen["cl-linked"]?.address != seen["cl-full"]?.address)
+        #expect(try Harness.virsh("domuuid", "cl-linked").trimmed != Harness.virsh("domuuid", "cl-src").trimmed)
+
+        // The source's disk is the base of the linked clone: vmctl keeps it unchanged until the clone is flattened.
+        let delete = try Harness.vmctl("delete", "cl-src")
+        #expect(delete.status != 0 && delete.stderr.contains("vmctl clone --flatten cl-linked"), "\(delete.stderr)")
+        #expect(try Harness.vmctl("start", "cl-src").status != 0)
+        #expect(try Harness.domainExists("cl-src"))
+        #expect(try Harness.vmctl("clone", "--flatten", "cl-linked").status == 0)
+        #expect(try Harness.vmctl("delete", "cl-src").status == 0)
+        #expect(try Harness.vmctl("ssh", "cl-linked", "--", "cat /data/origin").trimmed == "at-clone-time")
+    }
+
+    @Test func liveResizeIsVisibleInsideTheGuestAndShrinkingChangesNothing() throws {
+        let name = "rs-1"
+        try Harness.removeIfPresent(name)
+        defer { _ = try? Harness.vmctl("delete", name) }
+        #expect(try Harness.vmctl("create", name, "--start", "--memory", "512M", "--disk", "2G").status == 0)
+        #expect(try Harness.vmctl("ip", name, "--wait", "90").status == 0)
+        let before = try guestSizes(name)
+
+        let resized = try Harness.vmctl("resize", name, "--cpus", "2", "--memory", "1G", "--disk", "3G", "--json")
+        #expect(resized.status == 0, "\(resized.stderr)")
+        let changes = try JSONDecoder().decode([ResizeChange].self, from: Data(resized.stdout.utf8))
+        #expect(changes.map(\.effect) == [.live, .live, .live])
+
+        // The guest onlines the new vCPU and the balloon gives memory back within a few seconds.
+        var after = try guestSizes(name)
+        for _ in 0..<50 where after.cpus != 2 || after.memoryKiB <= before.memoryKiB + 400_000 {
+            Thread.sleep(forTimeInterval: 0.2)
+            after = try guestSizes(name)
+        }
+        #expect(after.cpus == 2)
+        #expect(after.memoryKiB > before.memoryKiB + 400_000, "MemTotal \(before.memoryKiB) -> \(after.memoryKiB)")
+        #expect(after.diskSectors == 3 * 1024 * 1024 * 2)
+
+        let shrink = try Harness.vmctl("resize", name, "--disk", "1G")
+        #expect(shrink.status != 0 && shrink.stderr.contains("cannot shrink"), "\(shrink.stderr)")
+        #expect(try guestSizes(name).diskSectors == 3 * 1024 * 1024 * 2)
+
+        // Beyond the defined ceiling: the definition changes and --restart applies it.
+        let beyond = try Harness.vmctl("resize", name, "--memory", "3G", "--restart", "--json")
+        #expect(beyond.status == 0, "\(beyond.stderr)")
+        #expect(try Harness.vmctl("ip", name, "--wait", "90").status == 0)
+        #expect(try guestSizes(name).memoryKiB > 2_900_000)
+    }
+
+    private func details(_ name: String) throws -> InstanceDetails {
+        try JSONDecoder().decode(InstanceDetails.self, from: Data(Harness.vmctl("info", name, "--json").stdout.utf8))
+    }
+
+    private func guestSizes(_ name: String) throws -> (cpus: Int, memoryKiB: Int, diskSectors: Int) {
+        let out = try Harness.vmctl("ssh", name, "--", "nproc; awk '/MemTotal/ {print $2}' /proc/meminfo; cat /sys/block/vda/size")
+        let values = out.stdout.split(separator: "\n").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard values.count == 3 else { throw HarnessError("unexpected guest output: \(out.stdout) \(out.stderr)") }
+        return (values[0], values[1], values[2])
+    }
+}
