@@ -78,6 +78,15 @@ public enum VMCtlNames {
     static func rootVolume(of vm: String) -> String { "vm-\(vm)-root.qcow2" }
     static func seedVolume(of vm: String) -> String { "vm-\(vm)-seed.iso" }
     static func volumePrefix(of vm: String) -> String { "vm-\(vm)-" }
+
+    /// The VM a volume was made for, from its name (`vm-NAME-root.qcow2` → NAME).
+    static func owner(ofVolume volume: String) -> String? {
+        guard volume.hasPrefix("vm-") else { return nil }
+        for suffix in ["-root.qcow2", "-seed.iso"] where volume.hasSuffix(suffix) {
+            return String(volume.dropFirst(3).dropLast(suffix.count))
+        }
+        return nil
+    }
     static func imageVolume(_ image: String, format: String) -> String { "image-\(image).\(format)" }
     static func serialLog(of vm: String) -> String { "/var/log/libvirt/qemu/\(vm)-serial.log" }
 }

@@ -146,6 +146,17 @@ public struct Instances {
         return try storage.upload(bytes: seed.isoImage(timestamp: .now), volumeName: volumeName)
     }
 
+    /// VM names that have volumes but no domain: what a create or clone that was killed half way left.
+    public func leftovers() throws -> [String: [String]] {
+        let existing = Set(try session.connection.listAllDomains().map(\.name))
+        var found: [String: [String]] = [:]
+        for volume in try storage.volumes(withPrefix: "vm-") {
+            guard let owner = VMCtlNames.owner(ofVolume: volume.name), !existing.contains(owner) else { continue }
+            found[owner, default: []].append(volume.name)
+        }
+        return found
+    }
+
     /// Volumes named for a VM that does not exist come from a create that was killed half way.
     func removeLeftovers(of name: String) throws {
         for volume in try storage.volumes(withPrefix: VMCtlNames.volumePrefix(of: name)) {
@@ -190,7 +201,15 @@ public struct Instances {
 
     /// Removes the VM, its volumes (unless `keepDisks`) and its DHCP lease.
     public func delete(_ name: String, keepDisks: Bool) throws {
-        let domain = try domain(named: name)
+        let domain: Domain
+        do {
+            domain = try self.domain(named: name)
+        } catch let error as VMCtlError {
+            // No VM, but perhaps the volumes of one whose create was interrupted: deleting it means those.
+            guard !(try storage.volumes(withPrefix: VMCtlNames.volumePrefix(of: name))).isEmpty else { throw error }
+            try removeLeftovers(of: name)
+            return
+        }
         let document = try document(of: domain)
         if !keepDisks { try requireNoLinkedClones(of: document, toward: "delete") }
         let metadata = InstanceMetadata(domain: document)

@@ -90,3 +90,46 @@ struct CloneResizeTests {
         return (values[0], values[1], values[2])
     }
 }
+
+/// A full clone killed half way leaves volumes but no VM: the next vmctl commands name them and clean them up.
+@Suite(.serialized, .enabled(if: Harness.enabled, "set VMCTL_INTEGRATION=1 (make test does) to boot real guests"))
+struct InterruptedCloneTests {
+    @Test func killedFullCloneIsReportedThenCleanedByTheNextRun() throws {
+        let source = "kill-src", clone = "kill-new"
+        for name in [clone, source] { try Harness.removeIfPresent(name) }
+        defer { for name in [clone, source] { _ = try? Harness.vmctl("delete", name) } }
+        #expect(try Harness.vmctl("create", source, "--start").status == 0)
+        // Enough data that the daemon's copy takes a moment: the window in which vmctl is killed.
+        #expect(try Harness.vmctl("ssh", source, "--", "yes vmctl | head -c 150000000 > /data/big; sync").status == 0)
+        #expect(try Harness.vmctl("stop", source).status == 0)
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Harness.vmctlPath)
+        process.arguments = ["clone", source, clone, "--full"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var volumeSeen = false
+        for _ in 0..<400 where !volumeSeen && process.isRunning {
+            volumeSeen = try !Harness.volumes(of: clone).isEmpty
+            if !volumeSeen { Thread.sleep(forTimeInterval: 0.01) }
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(volumeSeen, "the clone's volume never appeared before vmctl finished")
+        #expect(try !Harness.domainExists(clone))
+
+        let list = try Harness.vmctl("list")
+        #expect(list.stderr.contains("'\(clone)'"), "list did not report the leftover: \(list.stderr)")
+
+        // Running the clone again finishes the job, once the daemon has finished the abandoned copy.
+        var rerun = try Harness.vmctl("clone", source, clone, "--full")
+        for _ in 0..<60 where rerun.status != 0 {
+            Thread.sleep(forTimeInterval: 0.5)
+            rerun = try Harness.vmctl("clone", source, clone, "--full")
+        }
+        #expect(rerun.status == 0, "\(rerun.stderr)")
+        #expect(try Harness.volumes(of: clone).sorted() == ["vm-\(clone)-root.qcow2", "vm-\(clone)-seed.iso"])
+        #expect(try !Harness.vmctl("list").stderr.contains("'\(clone)'"))
+    }
+}
