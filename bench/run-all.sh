@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# bench/run-all.sh — run every vmctl benchmark, in order (what `make bench`
+# calls).  The list benchmark goes first: it takes seconds, and runs while no
+# benchmark guest is booting and eating the CPU under TCG.
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+readonly BENCH_DIR
+
+echo "== bench/list.sh"
+"$BENCH_DIR/list.sh"
+echo
+echo "== bench/create-to-http.sh"
+"$BENCH_DIR/create-to-http.sh"
