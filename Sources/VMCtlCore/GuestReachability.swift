@@ -68,6 +68,8 @@ public enum GuestReachability {
 public struct IPv4Address: Sendable, Hashable, CustomStringConvertible {
     public let value: UInt32
 
+    init(unchecked value: UInt32) { self.value = value }
+
     public init?(_ text: String) {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 4 else { return nil }

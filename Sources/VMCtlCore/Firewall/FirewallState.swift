@@ -1,0 +1,218 @@
+/// Everything vmctl's firewall depends on, gathered from libvirt (networks, domains and their vmctl
+/// metadata). The rule set is a pure function of this value (`FirewallRenderer`), so it can be tested
+/// without a daemon and re-applied identically by anyone at any time.
+public struct FirewallState: Codable, Sendable, Equatable {
+    public static let currentVersion = 1
+
+    public var version: Int = FirewallState.currentVersion
+    public var networks: [NetworkRules]
+    public var forwards: [PortForward]
+    public var floatingIPs: [FloatingIPBinding]
+    public var securityGroups: [SecurityGroup]
+    /// Guests with their addresses and groups (a guest in no group is in `default`).
+    public var guests: [Guest]
+    public var routers: [Router]
+
+    public init(networks: [NetworkRules] = [], forwards: [PortForward] = [], floatingIPs: [FloatingIPBinding] = [],
+                securityGroups: [SecurityGroup] = [], guests: [Guest] = [], routers: [Router] = []) {
+        self.networks = networks
+        self.forwards = forwards
+        self.floatingIPs = floatingIPs
+        self.securityGroups = securityGroups
+        self.guests = guests
+        self.routers = routers
+    }
+}
+
+/// An IPv4 subnet in CIDR form, normalised to its network address.
+public struct IPv4Subnet: Codable, Sendable, Hashable, CustomStringConvertible {
+    public let network: IPv4Address
+    public let prefix: Int
+
+    public init?(_ text: String) {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let address = IPv4Address(String(parts[0])), let prefix = Int(parts[1]),
+              (0...32).contains(prefix), parts[1].allSatisfy(\.isNumber) else { return nil }
+        self.init(address: address, prefix: prefix)
+    }
+
+    public init(address: IPv4Address, prefix: Int) {
+        self.prefix = prefix
+        self.network = IPv4Address(value: address.value & Self.mask(prefix))
+    }
+
+    static func mask(_ prefix: Int) -> UInt32 { prefix == 0 ? 0 : ~UInt32(0) << UInt32(32 - prefix) }
+    public var mask: UInt32 { Self.mask(prefix) }
+    public var description: String { "\(network)/\(prefix)" }
+    public func contains(_ address: IPv4Address) -> Bool { address.value & mask == network.value }
+    public func overlaps(_ other: IPv4Subnet) -> Bool {
+        let common = Self.mask(min(prefix, other.prefix))
+        return network.value & common == other.network.value & common
+    }
+    public var first: IPv4Address { IPv4Address(value: network.value + (prefix < 31 ? 1 : 0)) }
+    public var last: IPv4Address { IPv4Address(value: (network.value | ~mask) - (prefix < 31 ? 1 : 0)) }
+
+    public init(from decoder: Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let subnet = IPv4Subnet(text) else { throw VMCtlError("invalid subnet '\(text)': use CIDR like 10.0.0.0/24") }
+        self = subnet
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+extension IPv4Address: Codable {
+    public init(value: UInt32) { self.init(unchecked: value) }
+
+    public init(from decoder: Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let address = IPv4Address(text) else { throw VMCtlError("invalid IPv4 address '\(text)'") }
+        self = address
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+public enum NetworkMode: String, Codable, Sendable, CaseIterable {
+    /// Guests reach out through the host (masquerade); nothing reaches them unless forwarded or floated.
+    case nat
+    /// The host and routed neighbours reach guest addresses directly (subject to security groups).
+    case routed
+    /// Guests reach each other only.
+    case isolated
+}
+
+public struct NetworkRules: Codable, Sendable, Equatable {
+    public var name: String
+    public var bridge: String
+    public var subnet: IPv4Subnet
+    public var gateway: IPv4Address
+    public var mode: NetworkMode
+
+    public init(name: String, bridge: String, subnet: IPv4Subnet, gateway: IPv4Address, mode: NetworkMode) {
+        self.name = name
+        self.bridge = bridge
+        self.subnet = subnet
+        self.gateway = gateway
+        self.mode = mode
+    }
+}
+
+public enum TransportProtocol: String, Codable, Sendable, CaseIterable { case tcp, udp }
+
+/// VirtualBox-style NAT port forwarding: hostAddress:hostPort → guest:guestPort.
+public struct PortForward: Codable, Sendable, Equatable {
+    public var name: String
+    public var vm: String
+    public var proto: TransportProtocol
+    /// nil: every address of the host (VirtualBox's empty host IP).
+    public var hostAddress: IPv4Address?
+    public var hostPort: UInt16
+    public var guestAddress: IPv4Address
+    public var guestPort: UInt16
+    /// The network (bridge) the guest is on.
+    public var network: String
+
+    public init(name: String, vm: String, proto: TransportProtocol, hostAddress: IPv4Address?, hostPort: UInt16,
+                guestAddress: IPv4Address, guestPort: UInt16, network: String) {
+        self.name = name
+        self.vm = vm
+        self.proto = proto
+        self.hostAddress = hostAddress
+        self.hostPort = hostPort
+        self.guestAddress = guestAddress
+        self.guestPort = guestPort
+        self.network = network
+    }
+}
+
+/// OpenStack-style floating IP: `address` on the host's `interface` stands for the guest 1:1.
+public struct FloatingIPBinding: Codable, Sendable, Equatable {
+    public var address: IPv4Address
+    public var interface: String
+    public var vm: String
+    public var guestAddress: IPv4Address
+    public var network: String
+
+    public init(address: IPv4Address, interface: String, vm: String, guestAddress: IPv4Address, network: String) {
+        self.address = address
+        self.interface = interface
+        self.vm = vm
+        self.guestAddress = guestAddress
+        self.network = network
+    }
+}
+
+public struct SecurityGroup: Codable, Sendable, Equatable {
+    public enum RuleProtocol: String, Codable, Sendable, CaseIterable { case tcp, udp, icmp }
+
+    public enum Remote: Codable, Sendable, Equatable {
+        case cidr(IPv4Subnet)
+        case group(String)
+    }
+
+    /// An ingress rule (OpenStack semantics: stateful, replies always pass).
+    public struct Rule: Codable, Sendable, Equatable {
+        public var id: String
+        public var proto: RuleProtocol
+        /// nil: every port (always nil for icmp).
+        public var ports: ClosedRange<UInt16>?
+        /// nil: from anywhere.
+        public var remote: Remote?
+
+        public init(id: String, proto: RuleProtocol, ports: ClosedRange<UInt16>?, remote: Remote?) {
+            self.id = id
+            self.proto = proto
+            self.ports = ports
+            self.remote = remote
+        }
+    }
+
+    public static let defaultName = "default"
+
+    public var name: String
+    public var rules: [Rule]
+
+    public init(name: String, rules: [Rule]) {
+        self.name = name
+        self.rules = rules
+    }
+
+    /// OpenStack's default group: members may reach each other, nothing else comes in.
+    public static var defaultGroup: SecurityGroup {
+        SecurityGroup(name: defaultName, rules: SecurityGroup.RuleProtocol.allCases.map {
+            Rule(id: "default-\($0.rawValue)", proto: $0, ports: nil, remote: .group(defaultName))
+        })
+    }
+}
+
+public struct Guest: Codable, Sendable, Equatable {
+    public var vm: String
+    public var address: IPv4Address
+    public var network: String
+    public var groups: [String]
+
+    public init(vm: String, address: IPv4Address, network: String, groups: [String]) {
+        self.vm = vm
+        self.address = address
+        self.network = network
+        self.groups = groups
+    }
+}
+
+/// Joins networks: their guests reach each other (still subject to security groups).
+public struct Router: Codable, Sendable, Equatable {
+    public var name: String
+    public var networks: [String]
+
+    public init(name: String, networks: [String]) {
+        self.name = name
+        self.networks = networks
+    }
+}
