@@ -1,7 +1,8 @@
 /// libvirt network XML: a bridge, how it forwards, its IPv4 subnet with DHCP, and custom metadata.
 public struct NetworkDocument: Sendable, Equatable {
     /// nil forward mode is an isolated network: guests reach each other only.
-    public enum ForwardMode: String, Sendable { case nat, route }
+    /// `open`: libvirt routes and adds no firewall rules at all (the rules are someone else's job).
+    public enum ForwardMode: String, Sendable { case nat, route, open }
 
     public struct DHCPHost: Sendable, Equatable {
         public var mac: String

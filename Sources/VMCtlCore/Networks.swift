@@ -1,3 +1,4 @@
+import Foundation
 import Libvirt
 import LibvirtXML
 
@@ -9,20 +10,11 @@ public struct Networks {
 
     public init(session: Session) { self.session = session }
 
-    public static func defaultDocument() -> NetworkDocument {
-        NetworkDocument(
-            name: VMCtlNames.defaultNetwork,
-            metadata: [XML.Element("\(VMCtlNames.metadataPrefix):network", attributes: [
-                ("xmlns:\(VMCtlNames.metadataPrefix)", VMCtlNames.metadataNamespace), ("version", "1"),
-            ], children: [.element(XML.Element("\(VMCtlNames.metadataPrefix):role", text: "default"))])],
-            forward: .nat,
-            bridgeName: "vmctl0",
-            stp: false,
-            bridgeDelay: 0,
-            domainName: "vmctl",
-            ipv4: .init(address: "10.77.0.1", prefix: 24, dhcpRange: ("10.77.0.10", "10.77.0.254")),
-            dnsmasqOptions: ["no-ping"])
-    }
+    /// vmctl's own NAT network, created on first use.
+    public static let defaultSpec = try! NetworkSpec(
+        name: VMCtlNames.defaultNetwork, subnet: "10.77.0.0/24", dhcp: "10.77.0.10-10.77.0.254", mode: .nat)
+
+    public static func defaultDocument() -> NetworkDocument { defaultSpec.document }
 
     /// The named network, started if it was stopped; the default network is created on first use.
     public func active(named name: String) throws -> Network {
@@ -55,4 +47,118 @@ public struct Networks {
             throw VMCtlError.notFound("network", name, known: known + [VMCtlNames.defaultNetwork])
         }
     }
+
+    // MARK: Managing networks
+
+    /// Every libvirt network's IPv4 subnet (vmctl's or not), for overlap checks.
+    public func subnets() throws -> [(name: String, subnet: IPv4Subnet)] {
+        try session.connection.listAllNetworks().compactMap { network in
+            guard let document = try? NetworkDocument(xml: network.xml(inactive: true)), let ip = document.ipv4,
+                  let address = IPv4Address(ip.address) else { return nil }
+            return (network.name, IPv4Subnet(address: address, prefix: ip.prefix))
+        }
+    }
+
+    /// The host's IPv4 routes, read where libvirtd runs (vmctl has joined its network namespace).
+    /// Remote hosts' routes are not visible; libvirt itself refuses a subnet already routed there.
+    func hostRoutes() -> [IPv4Subnet] {
+        guard session.isLocal, let table = try? String(contentsOfFile: "/proc/thread-self/net/route", encoding: .utf8) else { return [] }
+        return table.split(separator: "\n").dropFirst().compactMap { line in
+            let fields = line.split(whereSeparator: { $0 == "\t" || $0 == " " })
+            guard fields.count >= 8, let destination = UInt32(fields[1], radix: 16), let mask = UInt32(fields[7], radix: 16) else { return nil }
+            // /proc/net/route prints addresses in host (little-endian) byte order.
+            return IPv4Subnet(address: IPv4Address(value: destination.byteSwapped), prefix: mask.nonzeroBitCount)
+        }
+    }
+
+    public func create(_ spec: NetworkSpec, start: Bool = true) throws -> NetworkSummary {
+        try spec.validate()
+        try spec.validate(against: subnets(), hostRoutes: hostRoutes())
+        let network = try libvirt("cannot define network '\(spec.name)'") { try session.connection.defineNetwork(xml: spec.document.xml) }
+        do {
+            try network.setAutostart(true)
+            if start { try libvirt("cannot start network '\(spec.name)'") { try network.start() } }
+        } catch {
+            try? network.undefine()
+            throw error
+        }
+        return try summary(of: network)
+    }
+
+    public func list() throws -> [NetworkSummary] {
+        let attached = try attachedVMs()
+        return try session.connection.listAllNetworks().map { try summary(of: $0, attached: attached) }.sorted { $0.name < $1.name }
+    }
+
+    public func summary(of network: Network, attached: [String: [String]]? = nil) throws -> NetworkSummary {
+        let document = try NetworkDocument(xml: network.xml(inactive: true))
+        let metadata = NetworkMetadata(document: document)
+        let subnet = document.ipv4.flatMap { ip in IPv4Address(ip.address).map { IPv4Subnet(address: $0, prefix: ip.prefix) } }
+        return NetworkSummary(
+            name: network.name, mode: metadata?.mode.rawValue ?? document.forward?.rawValue ?? "isolated",
+            subnet: subnet?.description, gateway: document.ipv4?.address,
+            dhcp: document.ipv4?.dhcpRange.map { "\($0.start)-\($0.end)" }, bridge: document.bridgeName,
+            active: try network.isActive, autostart: (try? network.autostart) ?? false,
+            vms: (try attached ?? attachedVMs())[network.name] ?? [], managed: metadata != nil,
+            pinned: document.ipv4?.hosts.map { "\($0.name ?? $0.mac)=\($0.address)" } ?? [])
+    }
+
+    public func info(_ name: String) throws -> NetworkSummary { try summary(of: lookup(name)) }
+
+    func lookup(_ name: String) throws -> Network {
+        do {
+            return try session.connection.lookupNetwork(name: name)
+        } catch let error as LibvirtError where error.isNotFound {
+            throw VMCtlError.notFound("network", name, known: (try? session.connection.listAllNetworks().map(\.name)) ?? [])
+        }
+    }
+
+    /// Which VMs have an interface on each network.
+    func attachedVMs() throws -> [String: [String]] {
+        var result: [String: [String]] = [:]
+        for domain in try session.connection.listAllDomains() {
+            guard let document = try? DomainDocument(xml: domain.xml([.inactive])) else { continue }
+            for network in Set(document.interfaces.map(\.network)) { result[network, default: []].append(domain.name) }
+        }
+        return result.mapValues { $0.sorted() }
+    }
+
+    /// Deletes a network; refused while VMs are attached unless `force` (they keep a dangling interface).
+    public func delete(_ name: String, force: Bool) throws {
+        let network = try lookup(name)
+        let vms = try attachedVMs()[name] ?? []
+        guard vms.isEmpty || force else {
+            throw VMCtlError("network '\(name)' has VMs attached (\(vms.joined(separator: ", "))); delete them or use --force")
+        }
+        if try network.isActive { try libvirt("cannot stop network '\(name)'") { try network.destroy() } }
+        try libvirt("cannot delete network '\(name)'") { try network.undefine() }
+    }
+
+    public func start(_ name: String) throws {
+        let network = try lookup(name)
+        guard try !network.isActive else { throw VMCtlError("network '\(name)' is already active") }
+        try libvirt("cannot start network '\(name)'") { try network.start() }
+    }
+
+    public func stop(_ name: String) throws {
+        let network = try lookup(name)
+        guard try network.isActive else { throw VMCtlError("network '\(name)' is not active") }
+        try libvirt("cannot stop network '\(name)'") { try network.destroy() }
+    }
+}
+
+public struct NetworkSummary: Codable, Sendable, Equatable {
+    public let name: String
+    public let mode: String
+    public let subnet: String?
+    public let gateway: String?
+    public let dhcp: String?
+    public let bridge: String?
+    public let active: Bool
+    public let autostart: Bool
+    public let vms: [String]
+    /// False for networks vmctl did not make.
+    public let managed: Bool
+    /// Pinned addresses (DHCP host entries), as NAME=ADDRESS.
+    public let pinned: [String]
 }
