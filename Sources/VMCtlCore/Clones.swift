@@ -65,6 +65,14 @@ public struct Clones {
         }
         rollback.add { try root.delete() }
 
+        var pinned: [(mac: String, network: String)] = []
+        for interface in sourceDocument.interfaces {
+            let mac = Networks.newMAC()
+            _ = try instances.networks.pin(mac: mac, name: name, on: interface.network)
+            pinned.append((mac, interface.network))
+            rollback.add { instances.networks.unpin(macs: [mac], on: interface.network) }
+        }
+
         let instanceID = Instances.newInstanceID()
         let seedName = VMCtlNames.seedVolume(of: name)
         let sshKeys = sourceMetadata.sshKeys + [try SSHKeyStore().ensurePublicKey()]
@@ -77,9 +85,10 @@ public struct Clones {
         metadata.hostname = name
         metadata.created = ISO8601DateFormatter().string(from: Date())
         metadata.volumes = ["root": rootName, "seed": seedName]
-        let document = try Self.cloneDocument(
+        var document = try Self.cloneDocument(
             of: sourceDocument, name: name, metadata: metadata,
             replacing: [sourceRootName: rootName, sourceMetadata.volumes["seed"] ?? "": seedName])
+        for index in document.interfaces.indices { document.interfaces[index].mac = pinned[index].mac }
         let domain = try libvirt("cannot define VM '\(name)'") { try session.connection.defineDomain(xml: document.xml) }
         rollback.add { try domain.undefine(.everything) }
         if start { try libvirt("cannot start VM '\(name)'") { try domain.start() } }

@@ -95,6 +95,9 @@ public struct Instances {
 
         let rollback = Rollback()
         defer { rollback.unwind() }
+        let mac = Networks.newMAC()
+        _ = try networks.pin(mac: mac, name: spec.name, on: network.name)
+        rollback.add { networks.unpin(macs: [mac], on: network.name) }
         let rootName = VMCtlNames.rootVolume(of: spec.name)
         let root = try storage.createOverlay(named: rootName, on: image, capacity: spec.disk.bytes)
         rollback.add { try root.delete() }
@@ -123,7 +126,7 @@ public struct Instances {
                 .init(source: .volume(pool: VMCtlNames.storagePool, volume: rootName), format: "qcow2", target: "vda"),
                 .init(source: .volume(pool: VMCtlNames.storagePool, volume: seedName), format: "raw", target: "vdb", isReadOnly: true),
             ],
-            interfaces: [.init(network: network.name, mac: nil)],
+            interfaces: [.init(network: network.name, mac: mac)],
             serialLogPath: VMCtlNames.serialLog(of: spec.name))
         let domain = try libvirt("cannot define VM '\(spec.name)'") { try session.connection.defineDomain(xml: document.xml) }
         rollback.add { try domain.undefine(.everything) }
@@ -218,6 +221,7 @@ public struct Instances {
             try libvirt("cannot stop VM '\(name)'") { try domain.destroy() }
         }
         try libvirt("cannot undefine VM '\(name)'") { try domain.undefine(.everything) }
+        for interface in document.interfaces { networks.unpin(macs: interface.mac.map { [$0.lowercased()] } ?? [], on: interface.network) }
         if !keepDisks {
             let pool = try storage.pool()
             for volumeName in metadata.map({ Array($0.volumes.values) }) ?? [] {

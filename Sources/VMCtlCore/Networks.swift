@@ -48,6 +48,54 @@ public struct Networks {
         }
     }
 
+    // MARK: Pinned addresses
+
+    /// A locally administered MAC in QEMU's range, random so clones and parallel creates do not collide.
+    static func newMAC() -> String {
+        "52:54:00:" + (0..<3).map { _ in
+            let byte = UInt8.random(in: 0...255)
+            return (byte < 16 ? "0" : "") + String(byte, radix: 16)
+        }.joined(separator: ":")
+    }
+
+    /// Reserves an address for `mac` (a DHCP host entry, live and persistent), so forwards and floating IPs
+    /// keep pointing at the VM. The first free address of the DHCP range is taken; a concurrent reservation
+    /// of the same address makes libvirt refuse, and the next one is tried.
+    func pin(mac: String, name: String, on networkName: String) throws -> IPv4Address {
+        let network = try lookup(networkName)
+        for _ in 0..<8 {
+            let document = try NetworkDocument(xml: network.xml(inactive: true))
+            guard let ip = document.ipv4, let range = ip.dhcpRange,
+                  let start = IPv4Address(range.start), let end = IPv4Address(range.end) else {
+                throw VMCtlError("network '\(networkName)' has no DHCP range to pin addresses from")
+            }
+            let taken = Set(document.ipv4?.hosts.compactMap { IPv4Address($0.address) } ?? [])
+                .union(((try? network.dhcpLeases()) ?? []).filter { $0.mac != mac }.compactMap { IPv4Address($0.address) })
+            guard let free = (start.value...end.value).lazy.map(IPv4Address.init(value:)).first(where: { !taken.contains($0) }) else {
+                throw VMCtlError("network '\(networkName)' has no free address left in \(range.start)-\(range.end)")
+            }
+            let host = NetworkDocument.DHCPHost(mac: mac, address: free.description, name: name)
+            do {
+                try network.update(.addLast, section: .ipDHCPHost, xml: XMLWriter.render(host.element),
+                                   try network.isActive ? [.live, .config] : [.config])
+                return free
+            } catch let error as LibvirtError where error.isOperationInvalid || error.message.contains("existing dhcp host") {
+                continue
+            }
+        }
+        throw VMCtlError("cannot pin an address for '\(name)' on '\(networkName)': too many concurrent changes, try again")
+    }
+
+    /// Removes the host entries of these MACs (the VM is gone); missing entries or networks are fine.
+    func unpin(macs: [String], on networkName: String) {
+        guard let network = try? session.connection.lookupNetwork(name: networkName),
+              let document = try? NetworkDocument(xml: network.xml(inactive: true)) else { return }
+        let flags: NetworkUpdateFlags = ((try? network.isActive) ?? false) ? [.live, .config] : [.config]
+        for host in document.ipv4?.hosts ?? [] where macs.contains(host.mac.lowercased()) {
+            try? network.update(.delete, section: .ipDHCPHost, xml: XMLWriter.render(host.element), flags)
+        }
+    }
+
     // MARK: Managing networks
 
     /// Every libvirt network's IPv4 subnet (vmctl's or not), for overlap checks.
