@@ -15,6 +15,10 @@ public struct InstanceMetadata: Sendable, Equatable {
     public var volumes: [String: String]
     /// The user's public keys from the seed, so that clones and imports authorize the same keys.
     public var sshKeys: [String]
+    /// VirtualBox-style port forwards to this VM.
+    public var forwards: [ForwardRule] = []
+    /// Security groups the VM is in (none: the `default` group).
+    public var securityGroups: [String] = []
 
     public init(image: String, flavor: String?, instanceID: String, hostname: String,
                 accelerator: String, created: String, volumes: [String: String], sshKeys: [String] = []) {
@@ -50,6 +54,13 @@ public struct InstanceMetadata: Sendable, Equatable {
             root.append(XML.Element("\(prefix)volume", attributes: [("role", role)], text: volume))
         }
         for key in sshKeys { root.append(XML.Element("\(prefix)ssh-key", text: key)) }
+        for forward in forwards {
+            root.append(XML.Element("\(prefix)forward", attributes: [
+                ("name", forward.name), ("proto", forward.proto.rawValue), ("host-ip", forward.hostAddress?.description),
+                ("host-port", String(forward.hostPort)), ("guest-port", String(forward.guestPort)),
+            ]))
+        }
+        for group in securityGroups { root.append(XML.Element("\(prefix)security-group", text: group)) }
         return root
     }
 
@@ -66,10 +77,71 @@ public struct InstanceMetadata: Sendable, Equatable {
             image: image, flavor: text("flavor"), instanceID: instanceID, hostname: text("hostname") ?? "",
             accelerator: text("accelerator") ?? "", created: text("created") ?? "", volumes: volumes,
             sshKeys: element.all(prefix + "ssh-key").map(\.text))
+        forwards = element.all(prefix + "forward").compactMap { forward in
+            guard let name = forward[attribute: "name"], let proto = forward[attribute: "proto"].flatMap(TransportProtocol.init(rawValue:)),
+                  let hostPort = forward[attribute: "host-port"].flatMap(UInt16.init),
+                  let guestPort = forward[attribute: "guest-port"].flatMap(UInt16.init) else { return nil }
+            return ForwardRule(name: name, proto: proto, hostAddress: forward[attribute: "host-ip"].flatMap(IPv4Address.init),
+                               hostPort: hostPort, guestPort: guestPort)
+        }
+        securityGroups = element.all(prefix + "security-group").map(\.text)
     }
 
     public init?(domain: DomainDocument) {
         guard let element = domain.metadata(namespaceURI: VMCtlNames.metadataNamespace) else { return nil }
         self.init(element: element)
+    }
+}
+
+/// A port forward as recorded on its VM (the guest address comes from the VM's pinned address).
+public struct ForwardRule: Codable, Sendable, Equatable {
+    public var name: String
+    public var proto: TransportProtocol
+    public var hostAddress: IPv4Address?
+    public var hostPort: UInt16
+    public var guestPort: UInt16
+
+    public init(name: String, proto: TransportProtocol, hostAddress: IPv4Address?, hostPort: UInt16, guestPort: UInt16) {
+        self.name = name
+        self.proto = proto
+        self.hostAddress = hostAddress
+        self.hostPort = hostPort
+        self.guestPort = guestPort
+    }
+
+    /// VirtualBox's `--natpf1 "name,proto,hostip,hostport,guestip,guestport"` (empty fields: defaults).
+    public init(virtualBoxRule text: String) throws {
+        let fields = text.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingSpaces }
+        guard fields.count == 6 else {
+            throw VMCtlError("invalid rule '\(ResourceName.printable(text))': use name,proto,hostip,hostport,guestip,guestport")
+        }
+        guard let proto = TransportProtocol(rawValue: fields[1].lowercased()) else {
+            throw VMCtlError("invalid protocol '\(ResourceName.printable(fields[1]))' in rule: use tcp or udp")
+        }
+        let hostAddress: IPv4Address?
+        if fields[2].isEmpty {
+            hostAddress = nil
+        } else {
+            guard let address = IPv4Address(fields[2]) else { throw VMCtlError("invalid host IP '\(ResourceName.printable(fields[2]))' in rule") }
+            hostAddress = address
+        }
+        guard fields[4].isEmpty || IPv4Address(fields[4]) != nil else {
+            throw VMCtlError("invalid guest IP '\(ResourceName.printable(fields[4]))' in rule")
+        }
+        self.init(name: fields[0], proto: proto, hostAddress: hostAddress,
+                  hostPort: try Self.port(fields[3], what: "host port"), guestPort: try Self.port(fields[5], what: "guest port"))
+    }
+
+    static func port(_ text: String, what: String) throws -> UInt16 {
+        guard let value = Int(text), (1...65535).contains(value) else {
+            throw VMCtlError("invalid \(what) '\(ResourceName.printable(text))': use 1-65535")
+        }
+        return UInt16(value)
+    }
+
+    /// Whether two forwards would claim the same host socket.
+    func clashes(with other: ForwardRule) -> Bool {
+        proto == other.proto && hostPort == other.hostPort
+            && (hostAddress == nil || other.hostAddress == nil || hostAddress == other.hostAddress)
     }
 }

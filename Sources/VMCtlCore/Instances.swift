@@ -243,6 +243,20 @@ public struct Instances {
         }
     }
 
+    /// Changes vmctl's metadata of a VM, in its running state and its definition.
+    func updateMetadata(of name: String, _ change: (inout InstanceMetadata) throws -> Void) throws {
+        let domain = try domain(named: name)
+        guard var metadata = InstanceMetadata(domain: try document(of: domain, inactive: true)) else {
+            throw VMCtlError("VM '\(name)' was not made by vmctl")
+        }
+        try change(&metadata)
+        let flags: ModificationFlags = try domain.isActive ? [.live, .config] : [.config]
+        try libvirt("cannot update \(name)'s metadata") {
+            try domain.setMetadata(XMLWriter.render(metadata.bareElement), key: VMCtlNames.metadataPrefix,
+                                   namespaceURI: VMCtlNames.metadataNamespace, flags)
+        }
+    }
+
     // MARK: State
 
     public func list() throws -> [InstanceSummary] {

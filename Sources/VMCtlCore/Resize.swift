@@ -98,7 +98,7 @@ extension Instances {
     public func resize(_ name: String, _ request: ResizeRequest, restart: Bool) throws -> [ResizeChange] {
         let domain = try domain(named: name)
         let document = try document(of: domain, inactive: true)
-        guard let metadata = InstanceMetadata(domain: document), let rootName = metadata.volumes["root"] else {
+        guard let rootName = InstanceMetadata(domain: document)?.volumes["root"] else {
             throw VMCtlError("VM '\(name)' was not made by vmctl; resize it with virsh")
         }
         let root = try libvirt("cannot find \(name)'s disk") { try storage.pool().lookupVolume(name: rootName) }
@@ -147,12 +147,7 @@ extension Instances {
             }
         }
         if request.flavor != nil || request.cpus != nil || request.memory != nil {
-            var updated = metadata
-            updated.flavor = request.cpus == nil && request.memory == nil ? request.flavor : nil
-            try libvirt("cannot record \(name)'s flavor") {
-                try domain.setMetadata(XMLWriter.render(updated.bareElement), key: VMCtlNames.metadataPrefix,
-                                       namespaceURI: VMCtlNames.metadataNamespace, both)
-            }
+            try updateMetadata(of: name) { $0.flavor = request.cpus == nil && request.memory == nil ? request.flavor : nil }
         }
         if restart, isRunning, changes.contains(where: { $0.effect == .restartNeeded }) {
             try stop(name, force: false, timeout: 60)

@@ -1,0 +1,105 @@
+import Foundation
+import Libvirt
+import LibvirtXML
+
+/// A floating IP pool: addresses on a host interface that can stand for guests (OpenStack's external network).
+public struct FloatingIPPool: Codable, Sendable, Equatable {
+    public struct Allocation: Codable, Sendable, Equatable {
+        public var address: IPv4Address
+        /// The VM the address is associated with; nil while only allocated.
+        public var vm: String?
+    }
+
+    public var name: String
+    public var interface: String
+    public var range: IPv4Range
+    public var allocations: [Allocation]
+}
+
+/// Objects that belong to no single VM or network: floating IP pools, security groups, routers.
+public struct ControlState: Codable, Sendable, Equatable {
+    public static let currentVersion = 1
+
+    public var version = ControlState.currentVersion
+    public var pools: [FloatingIPPool] = []
+    public var securityGroups: [SecurityGroup] = []
+    public var routers: [Router] = []
+
+    public init() {}
+
+    /// Groups as the firewall sees them: `default` always exists, with OpenStack's default rules unless edited.
+    public var effectiveGroups: [SecurityGroup] {
+        securityGroups.contains { $0.name == SecurityGroup.defaultName } ? securityGroups : [SecurityGroup.defaultGroup] + securityGroups
+    }
+}
+
+/// Keeps `ControlState` in libvirt: in the `<metadata>` of a network named `vmctl-control` that is defined
+/// but never started. libvirt has no object for "global settings"; an inactive network is visible
+/// (`virsh net-dumpxml vmctl-control`), survives daemon restarts and is reachable over remote URIs.
+public struct ControlStore {
+    public static let networkName = "vmctl-control"
+    let session: Session
+
+    public init(session: Session) { self.session = session }
+
+    public func load() throws -> ControlState {
+        guard let network = try? session.connection.lookupNetwork(name: Self.networkName) else { return ControlState() }
+        let document = try NetworkDocument(xml: network.xml(inactive: true))
+        guard let element = document.metadata(namespaceURI: VMCtlNames.metadataNamespace) else { return ControlState() }
+        do {
+            let state = try JSONDecoder().decode(ControlState.self, from: Data(element.text.utf8))
+            guard state.version == ControlState.currentVersion else {
+                throw VMCtlError("vmctl-control holds state version \(state.version); this vmctl reads version \(ControlState.currentVersion)")
+            }
+            return state
+        } catch let error as VMCtlError {
+            throw error
+        } catch {
+            throw VMCtlError("vmctl's control state in network '\(Self.networkName)' is unreadable: \(error)")
+        }
+    }
+
+    /// Read-modify-write under a host-wide lock, so two vmctl processes cannot lose each other's change.
+    @discardableResult
+    public func update<T>(_ change: (inout ControlState) throws -> T) throws -> T {
+        let lock = try HostLock(name: "control")
+        defer { lock.release() }
+        var state = try load()
+        let result = try change(&state)
+        try save(state)
+        return result
+    }
+
+    private func save(_ state: ControlState) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = String(decoding: try encoder.encode(state), as: UTF8.self)
+        let document = NetworkDocument(
+            name: Self.networkName,
+            metadata: [XML.Element("\(VMCtlNames.metadataPrefix):control", attributes: [
+                ("xmlns:\(VMCtlNames.metadataPrefix)", VMCtlNames.metadataNamespace), ("version", "1"),
+            ], text: json)],
+            forward: nil, bridgeName: "vmctl-ctl0", ipv4: nil)
+        try libvirt("cannot save vmctl's control state") { _ = try session.connection.defineNetwork(xml: document.xml) }
+    }
+}
+
+/// An exclusive lock shared by vmctl processes on this machine (flock on a file under /run).
+final class HostLock {
+    private let fd: Int32
+
+    init(name: String) throws {
+        let directory = "/run/vmctl"
+        mkdir(directory, 0o755)
+        fd = open("\(directory)/\(name).lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw VMCtlError("cannot open lock \(directory)/\(name).lock: \(String(cString: strerror(errno)))") }
+        while flock(fd, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw VMCtlError("cannot lock \(directory)/\(name).lock: \(String(cString: strerror(errno)))") }
+        }
+    }
+
+    func release() {
+        flock(fd, LOCK_UN)
+        close(fd)
+    }
+}
