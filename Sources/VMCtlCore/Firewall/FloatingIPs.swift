@@ -1,0 +1,156 @@
+import Foundation
+
+/// OpenStack-style floating IPs: pools of addresses on a host interface, allocated, then associated 1:1 with VMs.
+public struct FloatingIPs {
+    let session: Session
+    let store: ControlStore
+
+    public init(session: Session) {
+        self.session = session
+        self.store = ControlStore(session: session)
+    }
+
+    public func createPool(name: String, interface: String, range rangeText: String) throws -> FloatingIPPool {
+        try ResourceName.validate(name, kind: "pool")
+        try InterfaceName.validate(interface)
+        let range = try IPv4Range(parsing: rangeText, what: "address range")
+        guard range.count <= 65536 else { throw VMCtlError("address range \(range) is too large (at most 65536 addresses)") }
+        if session.isLocal, if_nametoindex(interface) == 0 {
+            throw VMCtlError("interface '\(interface)' does not exist on the libvirt host")
+        }
+        let networks = try Networks(session: session).subnets()
+        if let clash = networks.first(where: { $0.subnet.contains(range.start) || $0.subnet.contains(range.end) }) {
+            throw VMCtlError("address range \(range) lies in network '\(clash.name)' (\(clash.subnet))")
+        }
+        return try store.update { state in
+            if state.pools.contains(where: { $0.name == name }) { throw VMCtlError.alreadyExists("pool", name) }
+            if let clash = state.pools.first(where: { $0.range.contains(range.start) || $0.range.contains(range.end) || range.contains($0.range.start) }) {
+                throw VMCtlError("address range \(range) overlaps pool '\(clash.name)' (\(clash.range))")
+            }
+            let pool = FloatingIPPool(name: name, interface: interface, range: range, allocations: [])
+            state.pools.append(pool)
+            return pool
+        }
+    }
+
+    public func pools() throws -> [FloatingIPPool] { try store.load().pools }
+
+    public func deletePool(name: String) throws {
+        try store.update { state in
+            guard let pool = state.pools.first(where: { $0.name == name }) else {
+                throw VMCtlError.notFound("pool", name, known: state.pools.map(\.name))
+            }
+            guard pool.allocations.isEmpty else {
+                throw VMCtlError("pool '\(name)' still has allocated addresses (\(pool.allocations.map(\.address.description).joined(separator: ", "))); release them first")
+            }
+            state.pools.removeAll { $0.name == name }
+        }
+    }
+
+    /// Takes the lowest free address of the pool.
+    public func allocate(pool name: String) throws -> IPv4Address {
+        try store.update { state in
+            guard let index = state.pools.firstIndex(where: { $0.name == name }) else {
+                throw VMCtlError.notFound("pool", name, known: state.pools.map(\.name))
+            }
+            let pool = state.pools[index]
+            let used = Set(pool.allocations.map(\.address))
+            guard let free = (pool.range.start.value...pool.range.end.value).lazy.map(IPv4Address.init(value:))
+                .first(where: { !used.contains($0) }) else {
+                throw VMCtlError("pool '\(name)' is exhausted: all \(pool.range.count) addresses of \(pool.range) are allocated")
+            }
+            state.pools[index].allocations.append(.init(address: free, vm: nil))
+            return free
+        }
+    }
+
+    /// Makes `address` stand for `vm`: DNAT in, SNAT out, and the host answers ARP for it.
+    public func associate(_ addressText: String, vm: String) throws {
+        let address = try Self.parse(addressText)
+        let instances = Instances(session: session)
+        _ = try instances.domain(named: vm)
+        guard try FirewallStateBuilder(session: session).gather().guests.contains(where: { $0.vm == vm }) else {
+            throw VMCtlError("VM '\(vm)' has no pinned address on a vmctl network")
+        }
+        try change(address) { allocation, pools in
+            if let current = allocation.vm { throw VMCtlError("\(address) is already associated with '\(current)'; disassociate it first") }
+            if let other = pools.flatMap(\.allocations).first(where: { $0.vm == vm }) {
+                throw VMCtlError("VM '\(vm)' already has floating IP \(other.address)")
+            }
+            allocation.vm = vm
+        }
+        do {
+            _ = try Firewall(session: session).reconcile()
+        } catch {
+            try? change(address) { allocation, _ in allocation.vm = nil }
+            throw error
+        }
+    }
+
+    public func disassociate(_ addressText: String) throws {
+        let address = try Self.parse(addressText)
+        try change(address) { allocation, _ in
+            guard allocation.vm != nil else { throw VMCtlError("\(address) is not associated with a VM") }
+            allocation.vm = nil
+        }
+        _ = try Firewall(session: session).reconcile()
+    }
+
+    public func release(_ addressText: String) throws {
+        let address = try Self.parse(addressText)
+        try store.update { state in
+            guard let poolIndex = state.pools.firstIndex(where: { $0.allocations.contains { $0.address == address } }) else {
+                throw VMCtlError("\(address) is not allocated from any pool")
+            }
+            if let vm = state.pools[poolIndex].allocations.first(where: { $0.address == address })?.vm {
+                throw VMCtlError("\(address) is associated with '\(vm)'; disassociate it first")
+            }
+            state.pools[poolIndex].allocations.removeAll { $0.address == address }
+        }
+    }
+
+    public struct Entry: Codable, Sendable, Equatable {
+        public let address: String
+        public let pool: String
+        public let vm: String?
+    }
+
+    public func list() throws -> [Entry] {
+        try store.load().pools.flatMap { pool in
+            pool.allocations.map { Entry(address: $0.address.description, pool: pool.name, vm: $0.vm) }
+        }.sorted { (IPv4Address($0.address)?.value ?? 0) < (IPv4Address($1.address)?.value ?? 0) }
+    }
+
+    private func change(_ address: IPv4Address, _ body: (inout FloatingIPPool.Allocation, [FloatingIPPool]) throws -> Void) throws {
+        try store.update { state in
+            for p in state.pools.indices {
+                if let a = state.pools[p].allocations.firstIndex(where: { $0.address == address }) {
+                    try body(&state.pools[p].allocations[a], state.pools)
+                    return
+                }
+            }
+            throw VMCtlError("\(address) is not allocated from any pool (vmctl fip allocate POOL first)")
+        }
+    }
+
+    static func parse(_ text: String) throws -> IPv4Address {
+        guard let address = IPv4Address(text) else { throw VMCtlError("invalid floating IP '\(ResourceName.printable(text))'") }
+        return address
+    }
+}
+
+/// Linux interface names: 1-15 characters from a safe set.
+public enum InterfaceName {
+    public static func validate(_ name: String) throws {
+        guard (1...15).contains(name.utf8.count),
+              name.utf8.allSatisfy({ $0.isASCIIAlphanumeric || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") })
+        else { throw VMCtlError("invalid interface name '\(ResourceName.printable(name))'") }
+    }
+}
+
+extension UInt8 {
+    var isASCIIAlphanumeric: Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(self) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(self)
+            || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self)
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+
+/// VirtualBox-style port forwarding to VMs on vmctl's networks, kept in each VM's metadata.
+public struct PortForwards {
+    let session: Session
+    let instances: Instances
+
+    public init(session: Session) {
+        self.session = session
+        self.instances = Instances(session: session)
+    }
+
+    /// Adds a forward after checking that nothing else holds the host port, then applies the firewall;
+    /// if applying fails, the forward is taken back out.
+    public func add(vm: String, rule: ForwardRule) throws -> PortForward {
+        try ResourceName.validate(rule.name, kind: "forward")
+        let state = try FirewallStateBuilder(session: session).gather()
+        guard let guest = state.guests.first(where: { $0.vm == vm }) else {
+            _ = try instances.domain(named: vm)
+            throw VMCtlError("VM '\(vm)' has no pinned address on a vmctl network; forwards need one (recreate it with this vmctl)")
+        }
+        if let existing = state.forwards.first(where: { $0.vm == vm && $0.name == rule.name }) {
+            throw VMCtlError("VM '\(vm)' already has a forward named '\(existing.name)'")
+        }
+        if let clash = state.forwards.first(where: {
+            ForwardRule(name: $0.name, proto: $0.proto, hostAddress: $0.hostAddress, hostPort: $0.hostPort, guestPort: $0.guestPort)
+                .clashes(with: rule)
+        }) {
+            throw VMCtlError("host port \(rule.proto.rawValue)/\(rule.hostPort) is already forwarded to \(clash.vm) (forward '\(clash.name)')")
+        }
+        if session.isLocal, let listener = ListeningSockets.holder(of: rule.hostPort, proto: rule.proto, address: rule.hostAddress) {
+            throw VMCtlError("host port \(rule.proto.rawValue)/\(rule.hostPort) is in use by a listening socket on \(listener)")
+        }
+        try instances.updateMetadata(of: vm) { $0.forwards.append(rule) }
+        do {
+            _ = try Firewall(session: session).reconcile()
+        } catch {
+            try? instances.updateMetadata(of: vm) { $0.forwards.removeAll { $0.name == rule.name } }
+            throw error
+        }
+        return PortForward(name: rule.name, vm: vm, proto: rule.proto, hostAddress: rule.hostAddress, hostPort: rule.hostPort,
+                           guestAddress: guest.address, guestPort: rule.guestPort, network: guest.network)
+    }
+
+    public func list(vm: String? = nil) throws -> [PortForward] {
+        if let vm { _ = try instances.domain(named: vm) }
+        return try FirewallStateBuilder(session: session).gather().forwards.filter { vm == nil || $0.vm == vm }
+    }
+
+    public func remove(vm: String, name: String) throws {
+        var found = false
+        try instances.updateMetadata(of: vm) { metadata in
+            found = metadata.forwards.contains { $0.name == name }
+            metadata.forwards.removeAll { $0.name == name }
+        }
+        guard found else { throw VMCtlError.notFound("forward", name, known: try list(vm: vm).map(\.name)) }
+        _ = try Firewall(session: session).reconcile()
+    }
+}
+
+/// Sockets listening on this host (in libvirtd's network namespace, which vmctl has joined).
+enum ListeningSockets {
+    /// Where a listening socket holds `port`, or nil. TCP: sockets in LISTEN; UDP: any bound socket.
+    static func holder(of port: UInt16, proto: TransportProtocol, address: IPv4Address?) -> String? {
+        let file = "/proc/thread-self/net/\(proto.rawValue)"
+        guard let table = try? String(contentsOfFile: file, encoding: .utf8) else { return nil }
+        for line in table.split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: " ")
+            guard fields.count > 3 else { continue }
+            let local = fields[1].split(separator: ":")
+            guard local.count == 2, let hexAddress = UInt32(local[0], radix: 16), let localPort = UInt16(local[1], radix: 16),
+                  localPort == port else { continue }
+            if proto == .tcp && fields[3] != "0A" { continue }
+            let bound = IPv4Address(value: hexAddress.byteSwapped)
+            if bound.value == 0 || address == nil || bound == address { return "\(bound):\(port)" }
+        }
+        return nil
+    }
+}
