@@ -132,7 +132,7 @@ public struct ForwardRule: Codable, Sendable, Equatable {
                   hostPort: try Self.port(fields[3], what: "host port"), guestPort: try Self.port(fields[5], what: "guest port"))
     }
 
-    static func port(_ text: String, what: String) throws -> UInt16 {
+    public static func port(_ text: String, what: String) throws -> UInt16 {
         guard let value = Int(text), (1...65535).contains(value) else {
             throw VMCtlError("invalid \(what) '\(ResourceName.printable(text))': use 1-65535")
         }

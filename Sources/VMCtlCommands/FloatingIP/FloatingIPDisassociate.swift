@@ -1,0 +1,14 @@
+import ArgumentParser
+import VMCtlCore
+
+struct FloatingIPDisassociate: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "disassociate", abstract: "Detach a floating address from its VM.")
+
+    @Argument(help: "The floating address.") var address: String
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() throws {
+        try FloatingIPs(session: connection.session()).disassociate(address)
+        Output.line("\(address) disassociated")
+    }
+}

@@ -1,0 +1,14 @@
+import ArgumentParser
+import VMCtlCore
+
+struct FloatingIPRelease: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "release", abstract: "Give an address back to its pool.")
+
+    @Argument(help: "The floating address.") var address: String
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() throws {
+        try FloatingIPs(session: connection.session()).release(address)
+        Output.line("released \(address)")
+    }
+}
