@@ -70,6 +70,9 @@ public struct VMExport {
         let archive = ExportArchiveWriter(tar: tar, modificationTime: UInt64(now.timeIntervalSince1970))
         try archive.writeManifest(manifest)
         let bar = progress?("exporting \(vmName)")
+        var barOpen = false
+        // End the bar's line on failure so the error gets a line of its own.
+        defer { if barOpen { bar?.finish() } }
         let stream = try libvirt("cannot download '\(tempName)'") {
             let stream = try session.connection.newStream()
             try temp.beginDownload(stream, length: size)
@@ -85,10 +88,12 @@ public struct VMExport {
                 try write(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
                 received += UInt64(count)
                 bar?.update(done: received, total: size)
+                barOpen = true
             }
         }
         try libvirt("cannot download '\(tempName)'") { try stream.finish() }
         bar?.finish()
+        barOpen = false
         try archive.finish()
         try output.commit()
         return ExportResult(vm: vmName, file: path, bytes: tar.bytesWritten, diskBytes: size, diskVirtualSize: virtualSize)
@@ -107,7 +112,13 @@ public struct VMExport {
         if let network { try ResourceName.validate(network, kind: "network") }
         let input = try ExportFile(readingFrom: path)
         let reader = ExportArchiveReader(tar: TarReader { try input.readSome(into: $0) })
-        let manifest = try reader.readManifest()
+        let manifest: ExportManifest
+        do {
+            manifest = try reader.readManifest()
+        } catch let error as VMCtlError {
+            // Said with the file's name: this is where a wrong file (not an archive at all) shows.
+            throw VMCtlError("'\(path)': \(error.description)")
+        }
         guard let disk = manifest.rootDisk else { throw VMCtlError("'\(path)' has no root disk") }
         let vmName = name ?? manifest.vm.name
         // Flavors are recorded, not needed (sizes are explicit); one this vmctl does not know is dropped.
@@ -137,6 +148,7 @@ extension Storage {
         let pool = try pool()
         var volume: StorageVolume?
         var stream: Libvirt.Stream?
+        var barOpen = false
         do {
             var sent: UInt64 = 0
             try reader.readDisk { piece in
@@ -155,13 +167,17 @@ extension Storage {
                 try libvirt("cannot upload '\(volumeName)'") { try stream?.send(piece) }
                 sent += UInt64(piece.count)
                 progress?.update(done: sent, total: size)
+                barOpen = true
             }
             try libvirt("cannot upload '\(volumeName)'") { try stream?.finish() }
             progress?.finish()
+            barOpen = false
             try reader.verify()
             refreshPool(pool)
             return try libvirt("cannot find volume '\(volumeName)'") { try pool.lookupVolume(name: volumeName) }
         } catch {
+            // End the bar's line so the error gets a line of its own.
+            if barOpen { progress?.finish() }
             stream?.abort()
             if let volume { try? volume.delete() }
             throw error

@@ -16,7 +16,7 @@ public final class ExportArchiveWriter {
     public func writeManifest(_ manifest: ExportManifest) throws {
         let bytes = try manifest.encoded()
         try tar.addMember(name: ExportManifest.fileName, contents: bytes, modificationTime: modificationTime)
-        sums.add(name: ExportManifest.fileName, digest: SHA256.hash(data: bytes).hex)
+        sums.add(name: ExportManifest.fileName, digest: SHA256Hex.of(bytes))
     }
 
     /// Streams a disk member: `produce` hands over the disk's bytes piece by piece, in order, and must
@@ -59,7 +59,7 @@ public final class ExportArchiveReader {
         let header = try expectMember(ExportManifest.fileName)
         let bytes = try tar.readAll(limit: ExportManifest.largestTextMember)
         guard UInt64(bytes.count) == header.size else { throw VMCtlError("truncated archive: it ends inside '\(header.name)'") }
-        computed.add(name: header.name, digest: SHA256.hash(data: bytes).hex)
+        computed.add(name: header.name, digest: SHA256Hex.of(bytes))
         let manifest = try ExportManifest.decode(bytes)
         self.manifest = manifest
         return manifest
@@ -130,6 +130,10 @@ public final class ExportArchiveReader {
             throw VMCtlError("invalid export: \(where_) is \(image.virtualSize) bytes to the guest, \(ExportManifest.fileName) says \(disk.virtualSize)")
         }
     }
+}
+
+enum SHA256Hex {
+    static func of(_ bytes: [UInt8]) -> String { SHA256.hash(data: bytes).hex }
 }
 
 extension SHA256.Digest {
