@@ -188,7 +188,7 @@ extension Storage {
     /// the pool (other users' too), and refreshes by itself after an upload, so this waits a little and
     /// then goes on.
     private func refreshPool(_ pool: StoragePool) {
-        _ = poll(timeout: 30, interval: 0.2) { (try? pool.refresh()) != nil ? true : nil }
+        _ = poll(timeout: 10, interval: 0.2) { (try? pool.refresh()) != nil ? true : nil }
     }
 }
 
@@ -204,8 +204,14 @@ final class ExportFile {
         self.path = path
         let partial = path + ".part"
         self.partialPath = partial
-        fd = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw VMCtlError("cannot write '\(partial)': \(String(cString: strerror(errno)))") }
+        // O_EXCL: a file of that name that is not ours (or a concurrent export's) is never overwritten.
+        fd = open(partial, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            if errno == EEXIST {
+                throw VMCtlError("'\(partial)' exists (an interrupted export, or one still running); remove it first")
+            }
+            throw VMCtlError("cannot write '\(path)': \(String(cString: strerror(errno)))")
+        }
     }
 
     init(readingFrom path: String) throws {
@@ -223,7 +229,7 @@ final class ExportFile {
             let written = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
             if written < 0 {
                 if errno == EINTR { continue }
-                throw VMCtlError("cannot write '\(partialPath ?? path)': \(String(cString: strerror(errno)))")
+                throw VMCtlError("cannot write '\(path)': \(String(cString: strerror(errno)))")
             }
             offset += written
         }
@@ -241,7 +247,7 @@ final class ExportFile {
     /// (link(2) fails then, where rename(2) would replace it).
     func commit() throws {
         guard let partialPath else { return }
-        guard fsync(fd) == 0 else { throw VMCtlError("cannot write '\(partialPath)': \(String(cString: strerror(errno)))") }
+        guard fsync(fd) == 0 else { throw VMCtlError("cannot write '\(path)': \(String(cString: strerror(errno)))") }
         guard link(partialPath, path) == 0 else {
             throw VMCtlError("cannot name the archive '\(path)': \(String(cString: strerror(errno)))")
         }
