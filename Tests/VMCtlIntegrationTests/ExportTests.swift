@@ -33,6 +33,7 @@ struct ExportTests {
 
         #expect(try Harness.vmctl("stop", source, "--timeout", "60").status == 0)
         let original = try Self.details(source)
+        let originalSummary = try Self.summary(source)
 
         // image create --from: a standalone image; a new VM on it sees the files under its own name.
         let created = try Harness.vmctl("image", "create", "--from", source, image, "--json")
@@ -65,7 +66,10 @@ struct ExportTests {
         #expect(try Harness.vmctl("ssh", source, "--", "hostname").trimmed == source)
 
         let again = try Self.details(source)
-        #expect(again.cpus == original.cpus && again.memory == original.memory)
+        // Sizes from the persistent definition (`info` of a booting guest shows the balloon settling).
+        let againSummary = try Self.summary(source)
+        #expect(againSummary.cpus == originalSummary.cpus && againSummary.memory == originalSummary.memory)
+        #expect(againSummary.image == originalSummary.image)
         #expect(again.instanceID != original.instanceID)
         #expect(again.mac != original.mac)
         #expect(again.uuid != original.uuid)
@@ -131,6 +135,12 @@ struct ExportTests {
     static func imageExists(_ name: String) throws -> Bool {
         let images = try JSONDecoder().decode([ImageInfo].self, from: Data(try Harness.vmctl("image", "list", "--json").stdout.utf8))
         return images.contains { $0.name == name }
+    }
+
+    static func summary(_ name: String) throws -> InstanceSummary {
+        let all = try JSONDecoder().decode([InstanceSummary].self, from: Data(try Harness.vmctl("list", "--json").stdout.utf8))
+        guard let summary = all.first(where: { $0.name == name }) else { throw HarnessError("VM '\(name)' not listed") }
+        return summary
     }
 
     static func details(_ name: String) throws -> InstanceDetails {
