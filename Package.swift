@@ -11,6 +11,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -23,7 +24,7 @@ let package = Package(
         .target(name: "CSystem"),
         .target(
             name: "VMCtlCore",
-            dependencies: ["Libvirt", "LibvirtXML", "CSystem"],
+            dependencies: ["Libvirt", "LibvirtXML", "CSystem", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Resources/tiny-image")]
         ),
         .target(

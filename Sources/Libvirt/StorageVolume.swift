@@ -23,6 +23,14 @@ public final class StorageVolume: @unchecked Sendable {
         return StorageVolumeInfo(capacity: UInt64(info.capacity), allocation: UInt64(info.allocation))
     }
 
+    /// Bytes the volume occupies as a file: for a qcow2 volume its length, which is what a download sends
+    /// (`info().allocation` counts used blocks instead, and `capacity` is the guest's view).
+    public func physicalSize() throws -> UInt64 {
+        var info = virStorageVolInfo()
+        try check(virStorageVolGetInfoFlags(raw, &info, VIR_STORAGE_VOL_GET_PHYSICAL.rawValue))
+        return UInt64(info.allocation)
+    }
+
     public func xml() throws -> String { try takeString(virStorageVolGetXMLDesc(raw, 0)) }
 
     public func delete() throws { try check(virStorageVolDelete(raw, 0)) }

@@ -8,7 +8,9 @@ public struct VMCtl: ParsableCommand {
         abstract: "VirtualBox-style VMs, networks and lab fleets on a KVM/QEMU host, through libvirt.",
         subcommands: [
             Doctor.self, ImageCommand.self, Create.self, Start.self, Stop.self, Reboot.self, Delete.self,
-            Clone.self, Resize.self, NetCommand.self, List.self, Info.self, IP.self, Console.self, SSH.self,
+            Clone.self, Resize.self, Export.self, Import.self,
+            NetCommand.self, ForwardCommand.self, FloatingIPCommand.self,
+            List.self, Info.self, IP.self, Console.self, SSH.self,
         ]
     )
 

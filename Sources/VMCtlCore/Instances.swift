@@ -78,6 +78,17 @@ public struct Instances {
     /// Creates a VM from a validated spec. Everything is checked before the first change; volumes are made
     /// first and the domain is defined last, so a failure leaves nothing of the VM behind.
     public func create(_ spec: InstanceSpec, start: Bool, imageProvider: (String) throws -> ImageInfo) throws -> InstanceSummary {
+        try create(spec, start: start, imageProvider: imageProvider) { rootName, image in
+            try storage.createOverlay(named: rootName, on: image, capacity: spec.disk.bytes)
+        }
+    }
+
+    /// Like `create`, with the root disk made by `makeRoot(volumeName, image)` once every check has passed
+    /// (import streams it from an archive). `makeRoot` removes what it made if it fails.
+    func create(
+        _ spec: InstanceSpec, start: Bool, imageProvider: (String) throws -> ImageInfo,
+        makeRoot: (String, ImageInfo) throws -> StorageVolume
+    ) throws -> InstanceSummary {
         try spec.validate()
         if (try? session.connection.lookupDomain(name: spec.name)) != nil {
             throw VMCtlError.alreadyExists("VM", spec.name)
@@ -99,7 +110,7 @@ public struct Instances {
         _ = try networks.pin(mac: mac, name: spec.name, on: network.name)
         rollback.add { networks.unpin(macs: [mac], on: network.name) }
         let rootName = VMCtlNames.rootVolume(of: spec.name)
-        let root = try storage.createOverlay(named: rootName, on: image, capacity: spec.disk.bytes)
+        let root = try makeRoot(rootName, image)
         rollback.add { try root.delete() }
 
         let instanceID = Self.newInstanceID()

@@ -4,5 +4,5 @@ struct ImageCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "image",
         abstract: "Manage the disk images VMs are created from.",
-        subcommands: [ImageList.self, ImageImport.self, ImageDelete.self, ImageBuild.self])
+        subcommands: [ImageList.self, ImageImport.self, ImageDelete.self, ImageBuild.self, ImageCreate.self])
 }
