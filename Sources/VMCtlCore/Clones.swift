@@ -61,7 +61,7 @@ public struct Clones {
                     backing: .init(path: try sourceRoot.path, format: "qcow2")).xml)
             }
         case .full:
-            root = try copyVolume(sourceRoot, as: rootName, capacity: sourceRootInfo.capacity, in: pool, progress: progress)
+            root = try storage.flattenedCopy(of: sourceRoot, named: rootName, progress: progress)
         }
         rollback.add { try root.delete() }
 
@@ -136,54 +136,5 @@ public struct Clones {
         document.serialLogPath = VMCtlNames.serialLog(of: name)
         document.metadata = source.metadata.filter { $0.name != metadata.element.name } + [metadata.element]
         return document
-    }
-
-    /// A server-side copy (the daemon flattens the backing chain), reporting progress by watching the new
-    /// volume grow while the blocking copy runs on another thread.
-    private func copyVolume(_ source: StorageVolume, as name: String, capacity: UInt64, in pool: StoragePool,
-                            progress: Progress?) throws -> StorageVolume {
-        let document = VolumeDocument(name: name, capacityBytes: capacity, format: "qcow2")
-        let expected = max(1, try storage.chainAllocation(of: source))
-        let result = CopyResult()
-        let worker = Thread {
-            do { result.set(.success(try pool.createVolume(xml: document.xml, copying: source))) }
-            catch { result.set(.failure(error)) }
-        }
-        worker.start()
-        while true {
-            if let outcome = result.wait(timeout: 0.25) {
-                switch outcome {
-                case .success(let volume):
-                    progress?.update(done: expected, total: expected)
-                    progress?.finish()
-                    return volume
-                case .failure(let error):
-                    throw (error as? LibvirtError)?.context("cannot copy disk to '\(name)'") ?? error
-                }
-            }
-            if let copied = try? pool.lookupVolume(name: name).info().allocation {
-                progress?.update(done: min(copied, expected - 1), total: expected)
-            }
-        }
-    }
-}
-
-/// Hands the copy thread's outcome to the waiting thread.
-private final class CopyResult: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var outcome: Result<StorageVolume, Error>?
-
-    func set(_ value: Result<StorageVolume, Error>) {
-        condition.lock()
-        outcome = value
-        condition.signal()
-        condition.unlock()
-    }
-
-    func wait(timeout: Double) -> Result<StorageVolume, Error>? {
-        condition.lock()
-        defer { condition.unlock() }
-        if outcome == nil { _ = condition.wait(until: Date(timeIntervalSinceNow: timeout)) }
-        return outcome
     }
 }

@@ -169,20 +169,6 @@ public struct Storage {
         return try libvirt("cannot create disk '\(volumeName)'") { try pool.createVolume(xml: document.xml) }
     }
 
-    /// Bytes allocated along a volume's backing chain: what a flattening copy has to read.
-    func chainAllocation(of volume: StorageVolume) throws -> UInt64 {
-        var total: UInt64 = 0
-        var document = try VolumeDocument(xml: volume.xml())
-        var seen: Set<String> = []
-        total += document.allocationBytes
-        while let backing = document.backing?.path, seen.insert(backing).inserted,
-              let next = try? session.connection.lookupStorageVolume(path: backing) {
-            document = try VolumeDocument(xml: next.xml())
-            total += document.allocationBytes
-        }
-        return total
-    }
-
     func volumes(withPrefix prefix: String) throws -> [StorageVolume] {
         guard let pool = try existingPool(), try pool.isActive else { return [] }
         return try pool.listAllVolumes().filter { $0.name.hasPrefix(prefix) }
