@@ -109,7 +109,7 @@ public struct Clones {
             usleepSeconds(0.1)
         }
         progress?.finish()
-        try storage.pool().refresh()
+        storage.refreshSoon(try storage.pool())
     }
 
     /// The source's definition with a new identity: no UUID or MAC (libvirt makes new ones), its own disks

@@ -173,7 +173,7 @@ extension Storage {
             progress?.finish()
             barOpen = false
             try reader.verify()
-            refreshPool(pool)
+            refreshSoon(pool)
             return try libvirt("cannot find volume '\(volumeName)'") { try pool.lookupVolume(name: volumeName) }
         } catch {
             // End the bar's line so the error gets a line of its own.
@@ -182,13 +182,6 @@ extension Storage {
             if let volume { try? volume.delete() }
             throw error
         }
-    }
-
-    /// Re-reads the pool so an uploaded volume's format is probed. The daemon refuses while any copy runs in
-    /// the pool (other users' too), and refreshes by itself after an upload, so this waits a little and
-    /// then goes on.
-    private func refreshPool(_ pool: StoragePool) {
-        _ = poll(timeout: 10, interval: 0.2) { (try? pool.refresh()) != nil ? true : nil }
     }
 }
 

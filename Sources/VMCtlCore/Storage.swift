@@ -117,7 +117,7 @@ public struct Storage {
             try stream.send(fileDescriptor: fd) { sent in progress?.update(done: sent, total: size) }
             try stream.finish()
             progress?.finish()
-            try pool.refresh()
+            refreshSoon(pool)
             return try pool.lookupVolume(name: volumeName)
         } catch {
             try? volume.delete()
@@ -167,6 +167,13 @@ public struct Storage {
             name: volumeName, capacityBytes: capacity, format: "qcow2",
             backing: .init(path: image.path, format: image.format))
         return try libvirt("cannot create disk '\(volumeName)'") { try pool.createVolume(xml: document.xml) }
+    }
+
+    /// Refreshes the pool so libvirt re-reads volume formats after an upload. The daemon refuses while any
+    /// copy runs in the pool (other users' too) and refreshes by itself after an upload, so this waits a
+    /// little and then goes on without it.
+    func refreshSoon(_ pool: StoragePool) {
+        _ = poll(timeout: 10, interval: 0.2) { (try? pool.refresh()) != nil ? true : nil }
     }
 
     func volumes(withPrefix prefix: String) throws -> [StorageVolume] {
