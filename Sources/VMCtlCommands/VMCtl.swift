@@ -9,7 +9,7 @@ public struct VMCtl: ParsableCommand {
         subcommands: [
             Doctor.self, ImageCommand.self, Create.self, Start.self, Stop.self, Reboot.self, Delete.self,
             Clone.self, Resize.self, Export.self, Import.self,
-            NetCommand.self, ForwardCommand.self, FloatingIPCommand.self,
+            NetCommand.self, ForwardCommand.self, FloatingIPCommand.self, SecurityGroupCommand.self, RouterCommand.self,
             List.self, Info.self, IP.self, Console.self, SSH.self,
         ]
     )
