@@ -9,6 +9,7 @@ public struct VMCtl: ParsableCommand {
         subcommands: [
             Doctor.self, ImageCommand.self, Create.self, Start.self, Stop.self, Reboot.self, Delete.self,
             List.self, Info.self, IP.self, Console.self, SSH.self,
+            SnapshotCommand.self,
         ]
     )
 
