@@ -57,11 +57,7 @@ public struct SnapshotInfo: Codable, Sendable, Equatable {
         case .no?: false
         case nil: state == "running" || state == "paused"
         }
-        let created = document.creationTime.map { seconds -> String in
-            let formatter = ISO8601DateFormatter()
-            formatter.timeZone = TimeZone(identifier: "UTC")
-            return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
-        }
+        let created = document.creationTime.map(Self.iso8601)
         self.init(
             vm: vm, name: document.name, description: document.description, kind: external ? .external : .internal,
             includesMemory: includesMemory, state: state, parent: document.parent, created: created, current: current,
@@ -72,10 +68,29 @@ public struct SnapshotInfo: Codable, Sendable, Equatable {
         }
     }
 
-    func with(revertible: Bool) -> SnapshotInfo {
+    func with(revertible: Bool? = nil, current: Bool? = nil) -> SnapshotInfo {
         SnapshotInfo(vm: vm, name: name, description: description, kind: kind, includesMemory: includesMemory,
-                     state: state, parent: parent, created: created, current: current, disks: disks,
-                     excludedDisks: excludedDisks, revertible: revertible)
+                     state: state, parent: parent, created: created, current: current ?? self.current, disks: disks,
+                     excludedDisks: excludedDisks, revertible: revertible ?? self.revertible)
+    }
+
+    /// `2026-11-23T05:19:48Z` from seconds since 1970, by arithmetic: a date formatter would load ICU's
+    /// data, which costs a short command several milliseconds.
+    static func iso8601(_ seconds: Int64) -> String {
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = seconds - days * 86_400
+        // Howard Hinnant's civil_from_days.
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(year)-\(two(month))-\(two(day))T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))Z"
     }
 
     /// Snapshots in tree order: each parent before its children, siblings oldest first, with their depth.
@@ -134,14 +149,16 @@ public struct Snapshots {
     }
 
     private func plan(domain: Domain, vm: String, name: String, description: String?, diskOnly: Bool) throws -> SnapshotPlan {
-        let (isActive, xml, snapshots) = try libvirt("cannot read VM '\(vm)'") {
-            (try domain.isActive, try domain.xml(), try domain.listAllSnapshots())
+        let (isActive, xml, all, external) = try libvirt("cannot read VM '\(vm)'") {
+            (try domain.isActive, try domain.xml(), try domain.listAllSnapshots().map(\.name),
+             Set(try domain.listAllSnapshots(.external).map(\.name)))
         }
-        let existing = Dictionary(try snapshots.map { ($0.name, try info(of: $0, vm: vm).kind) },
+        let existing = Dictionary(all.map { ($0, external.contains($0) ? SnapshotInfo.Kind.external : .internal) },
                                   uniquingKeysWith: { first, _ in first })
         let subject = try SnapshotSubject(domainXML: xml, isActive: isActive)
         var directories: [String: String] = [:]
-        for disk in subject.disks {
+        // Pool directories matter only for the overlays of an external snapshot.
+        for disk in subject.disks where isActive && diskOnly {
             guard case .volume(let pool, _) = disk.source, directories[pool] == nil else { continue }
             directories[pool] = try? StoragePoolDocument(xml: session.connection.lookupStoragePool(name: pool).xml()).targetPath
         }
@@ -246,7 +263,7 @@ public struct Snapshots {
             throw VMCtlError(refusal)
         }
         try libvirt("cannot revert VM '\(vm)' to snapshot '\(name)'") { try snapshot.revert() }
-        return try info(of: snapshot, vm: vm)
+        return before.with(current: true)
     }
 
     // MARK: Delete

@@ -222,6 +222,13 @@ import Testing
             libraryVersion: Self.libvirt9) == nil)
     }
 
+    @Test(arguments: [Int64(0), 951_782_400, 1_795_411_188, 4_107_542_399, 1_709_164_800, -1])
+    func creationTimesPrintLikeISO8601(seconds: Int64) {
+        let formatter = ISO8601DateFormatter()
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        #expect(SnapshotInfo.iso8601(seconds) == formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds))))
+    }
+
     static func named(_ name: String, parent: String?, created: String, kind: SnapshotInfo.Kind = .internal,
                       current: Bool = false) -> SnapshotInfo {
         SnapshotInfo(vm: "web", name: name, description: nil, kind: kind, includesMemory: false, state: "shutoff",
