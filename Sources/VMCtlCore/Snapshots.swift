@@ -185,26 +185,47 @@ public struct Snapshots {
     private func recordOverlays(_ overlays: [String: String], snapshot: String, domain: Domain, vm: String) {
         do {
             let connection = session.connection
-            if let pool = try? connection.lookupStoragePool(name: VMCtlNames.storagePool) { try? pool.refresh() }
-            guard let xml = try domain.metadata(namespaceURI: VMCtlNames.metadataNamespace),
-                  var metadata = InstanceMetadata(element: try XMLReader.parse(xml))
-            else {
+            let recorded = try updateMetadata(of: domain) { metadata in
+                for (disk, path) in overlays {
+                    let volume = (try? connection.lookupStorageVolume(path: path).name) ?? path
+                    metadata.volumes["snapshot-\(snapshot)-\(disk)"] = volume
+                }
+            }
+            if !recorded {
                 notice("VM '\(vm)' is not managed by vmctl: remove its overlay files yourself when it goes: "
                        + overlays.values.sorted().joined(separator: ", "))
-                return
             }
-            for (disk, path) in overlays {
-                let volume = (try? connection.lookupStorageVolume(path: path).name) ?? path
-                metadata.volumes["snapshot-\(snapshot)-\(disk)"] = volume
-            }
-            var flags: ModificationFlags = [.config]
-            if try domain.isActive { flags.insert(.live) }
-            // libvirt puts the element in the namespace itself (key = prefix), so it takes it without one.
-            try domain.setMetadata(XMLWriter.render(Self.unqualified(metadata.element)), key: VMCtlNames.metadataPrefix,
-                                   namespaceURI: VMCtlNames.metadataNamespace, flags)
         } catch {
             notice("snapshot '\(snapshot)' was made, but its overlays could not be recorded for 'vmctl delete': \(error)")
         }
+    }
+
+    /// Drops deleted external snapshots' overlays from vmctl's record once libvirt has removed their files.
+    private func forgetOverlays(of snapshots: [String], domain: Domain) {
+        let pool = try? session.connection.lookupStoragePool(name: VMCtlNames.storagePool)
+        _ = try? updateMetadata(of: domain) { metadata in
+            for (role, volume) in metadata.volumes where snapshots.contains(where: { role.hasPrefix("snapshot-\($0)-") }) {
+                if (try? pool?.lookupVolume(name: volume)) == nil { metadata.volumes[role] = nil }
+            }
+        }
+    }
+
+    /// Rewrites vmctl's metadata of the domain (live and persistent) after the pool has been refreshed;
+    /// false when the domain has none (vmctl did not create it).
+    private func updateMetadata(of domain: Domain, _ change: (inout InstanceMetadata) throws -> Void) throws -> Bool {
+        if let pool = try? session.connection.lookupStoragePool(name: VMCtlNames.storagePool) { try? pool.refresh() }
+        guard let xml = try domain.metadata(namespaceURI: VMCtlNames.metadataNamespace),
+              var metadata = InstanceMetadata(element: try XMLReader.parse(xml))
+        else { return false }
+        let before = metadata
+        try change(&metadata)
+        guard metadata != before else { return true }
+        var flags: ModificationFlags = [.config]
+        if try domain.isActive { flags.insert(.live) }
+        // libvirt puts the element in the namespace itself (key = prefix), so it takes it without one.
+        try domain.setMetadata(XMLWriter.render(Self.unqualified(metadata.element)), key: VMCtlNames.metadataPrefix,
+                               namespaceURI: VMCtlNames.metadataNamespace, flags)
+        return true
     }
 
     /// `<vmctl:instance xmlns:vmctl=…><vmctl:image>` → `<instance><image>`.
@@ -262,7 +283,18 @@ public struct Snapshots {
         if let refusal = SnapshotPlan.revertRefusal(of: before, libraryVersion: libraryVersion) {
             throw VMCtlError(refusal)
         }
-        try libvirt("cannot revert VM '\(vm)' to snapshot '\(name)'") { try snapshot.revert() }
+        do {
+            try snapshot.revert()
+        } catch let error as LibvirtError where error.isRevertRisky {
+            // The VM's definition changed since the snapshot (a resize, say): libvirt then restarts QEMU from the
+            // snapshot's definition instead of loading the state into the running one, and wants that confirmed.
+            // Going back to the snapshot's definition is what a revert means, so vmctl confirms it and says so.
+            notice("VM '\(vm)' changed since snapshot '\(name)': restarting it from the snapshot's definition "
+                   + "(\(error.message))")
+            try libvirt("cannot revert VM '\(vm)' to snapshot '\(name)'") { try snapshot.revert(.force) }
+        } catch let error as LibvirtError {
+            throw error.context("cannot revert VM '\(vm)' to snapshot '\(name)'")
+        }
         return before.with(current: true)
     }
 
@@ -311,24 +343,5 @@ public struct Snapshots {
             deleted.append(snapshotName)
         }
         return deleted
-    }
-
-    /// Drops deleted external snapshots' overlays from vmctl's record once libvirt has removed their files.
-    private func forgetOverlays(of snapshots: [String], domain: Domain) {
-        let connection = session.connection
-        if let pool = try? connection.lookupStoragePool(name: VMCtlNames.storagePool) { try? pool.refresh() }
-        guard let xml = try? domain.metadata(namespaceURI: VMCtlNames.metadataNamespace),
-              let element = try? XMLReader.parse(xml), var metadata = InstanceMetadata(element: element)
-        else { return }
-        let pool = try? connection.lookupStoragePool(name: VMCtlNames.storagePool)
-        let before = metadata.volumes
-        for (role, volume) in before where snapshots.contains(where: { role.hasPrefix("snapshot-\($0)-") }) {
-            if (try? pool?.lookupVolume(name: volume)) == nil { metadata.volumes[role] = nil }
-        }
-        guard metadata.volumes != before else { return }
-        var flags: ModificationFlags = [.config]
-        if (try? domain.isActive) == true { flags.insert(.live) }
-        try? domain.setMetadata(XMLWriter.render(Self.unqualified(metadata.element)), key: VMCtlNames.metadataPrefix,
-                                namespaceURI: VMCtlNames.metadataNamespace, flags)
     }
 }

@@ -11,7 +11,8 @@ struct SnapshotRevert: ParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() throws {
-        let info = try Snapshots(session: connection.session()).revert(vm: vm.name, name: snapshot)
+        let snapshots = Snapshots(session: try connection.session(), notice: Output.notice)
+        let info = try snapshots.revert(vm: vm.name, name: snapshot)
         Output.line("reverted \(vm.name) to snapshot '\(info.name)' (\(info.includesMemory ? "running" : "stopped"))")
     }
 }
