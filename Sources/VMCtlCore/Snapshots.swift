@@ -129,11 +129,11 @@ public struct Snapshots {
         self.session = session
         self.instances = Instances(session: session)
         self.notice = notice
+        self.libraryVersion = (try? session.connection.libraryVersion) ?? (0, 0, 0)
     }
 
-    var libraryVersion: (major: Int, minor: Int, release: Int) {
-        (try? session.connection.libraryVersion) ?? (0, 0, 0)
-    }
+    /// The daemon's libvirt version: what it can do with external snapshots depends on it.
+    let libraryVersion: (major: Int, minor: Int, release: Int)
 
     private var versionText: String {
         let version = libraryVersion
