@@ -13,6 +13,6 @@ struct SnapshotRevert: ParsableCommand {
     func run() throws {
         let snapshots = Snapshots(session: try connection.session(), notice: Output.notice)
         let info = try snapshots.revert(vm: vm.name, name: snapshot)
-        Output.line("reverted \(vm.name) to snapshot '\(info.name)' (\(info.includesMemory ? "running" : "stopped"))")
+        Output.line("reverted \(vm.name) to snapshot '\(info.name)' (\(info.includesMemory ? info.state : "shut off"))")
     }
 }
