@@ -147,9 +147,9 @@ public final class Domain: @unchecked Sendable {
         return DomainSnapshot(raw: snapshot, domain: self)
     }
 
-    public func listAllSnapshots() throws -> [DomainSnapshot] {
+    public func listAllSnapshots(_ flags: SnapshotListFlags = []) throws -> [DomainSnapshot] {
         var array: UnsafeMutablePointer<virDomainSnapshotPtr?>?
-        let count = virDomainListAllSnapshots(raw, &array, 0)
+        let count = virDomainListAllSnapshots(raw, &array, flags.rawValue)
         return try takeArray(count: count, array) { DomainSnapshot(raw: $0, domain: self) }
     }
 
@@ -240,4 +240,15 @@ public struct SnapshotCreateFlags: OptionSet, Sendable {
     public static let redefine = Self(rawValue: VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE.rawValue)
     public static let validate = Self(rawValue: VIR_DOMAIN_SNAPSHOT_CREATE_VALIDATE.rawValue)
     public static let halt = Self(rawValue: VIR_DOMAIN_SNAPSHOT_CREATE_HALT.rawValue)
+}
+
+/// Filters for `listAllSnapshots`.
+public struct SnapshotListFlags: OptionSet, Sendable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    public static let roots = Self(rawValue: VIR_DOMAIN_SNAPSHOT_LIST_ROOTS.rawValue)
+    /// Snapshots kept inside the domain's disk images.
+    public static let `internal` = Self(rawValue: VIR_DOMAIN_SNAPSHOT_LIST_INTERNAL.rawValue)
+    /// Snapshots whose disks continue in overlay files (or with memory saved to a file).
+    public static let external = Self(rawValue: VIR_DOMAIN_SNAPSHOT_LIST_EXTERNAL.rawValue)
 }

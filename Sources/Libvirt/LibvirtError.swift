@@ -35,6 +35,8 @@ public struct LibvirtError: Error, Sendable, CustomStringConvertible, Equatable 
     }
 
     public var isOperationInvalid: Bool { code == Int32(VIR_ERR_OPERATION_INVALID.rawValue) }
+    /// A snapshot revert that libvirt does only with the FORCE flag (e.g. the definition changed since).
+    public var isRevertRisky: Bool { code == Int32(VIR_ERR_SNAPSHOT_REVERT_RISKY.rawValue) }
     public var isNoConnect: Bool {
         code == Int32(VIR_ERR_NO_CONNECT.rawValue) || code == Int32(VIR_ERR_SYSTEM_ERROR.rawValue)
     }

@@ -11,6 +11,7 @@ public struct VMCtl: ParsableCommand {
             Clone.self, Resize.self, Export.self, Import.self,
             NetCommand.self, ForwardCommand.self, FloatingIPCommand.self, SecurityGroupCommand.self, RouterCommand.self,
             List.self, Info.self, IP.self, Console.self, SSH.self,
+            SnapshotCommand.self,
         ]
     )
 

@@ -1,0 +1,347 @@
+import Foundation
+import Libvirt
+import LibvirtXML
+
+/// One snapshot of a VM, as `vmctl snapshot list` and `create --json` report it.
+public struct SnapshotInfo: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable {
+        /// Kept inside the VM's qcow2 disks (QEMU `savevm` / `qemu-img snapshot`).
+        case `internal`
+        /// The disks continue in new overlay files; the snapshot is the files they were before.
+        case external
+    }
+
+    public let vm: String
+    public let name: String
+    public let description: String?
+    public let kind: Kind
+    /// The guest's RAM is part of it: reverting resumes the guest where it was.
+    public let includesMemory: Bool
+    /// The VM's state when the snapshot was taken (`running`, `shutoff`, …).
+    public let state: String
+    public let parent: String?
+    /// ISO 8601, UTC.
+    public let created: String?
+    /// The snapshot the VM's disks currently continue from.
+    public let current: Bool
+    /// Disks whose state the snapshot keeps, and disks left out of it.
+    public let disks: [String]
+    public let excludedDisks: [String]
+    /// False when this host's libvirt cannot revert it (external snapshots before libvirt 9.9).
+    public let revertible: Bool
+
+    public init(vm: String, name: String, description: String?, kind: Kind, includesMemory: Bool, state: String,
+                parent: String?, created: String?, current: Bool, disks: [String], excludedDisks: [String],
+                revertible: Bool) {
+        self.vm = vm
+        self.name = name
+        self.description = description
+        self.kind = kind
+        self.includesMemory = includesMemory
+        self.state = state
+        self.parent = parent
+        self.created = created
+        self.current = current
+        self.disks = disks
+        self.excludedDisks = excludedDisks
+        self.revertible = revertible
+    }
+
+    /// Reads libvirt's description of a snapshot.
+    public init(vm: String, document: SnapshotDocument, current: Bool,
+                libraryVersion: (major: Int, minor: Int, release: Int)) {
+        let external = document.memory == .external || document.disks.contains { $0.snapshot == .external }
+        let state = document.state ?? "unknown"
+        let includesMemory = switch document.memory {
+        case .internal?, .external?: true
+        case .no?: false
+        case nil: state == "running" || state == "paused"
+        }
+        let created = document.creationTime.map(Self.iso8601)
+        self.init(
+            vm: vm, name: document.name, description: document.description, kind: external ? .external : .internal,
+            includesMemory: includesMemory, state: state, parent: document.parent, created: created, current: current,
+            disks: document.disks.filter { $0.snapshot == .internal || $0.snapshot == .external }.map(\.name),
+            excludedDisks: document.disks.filter { $0.snapshot == .no }.map(\.name), revertible: true)
+        if SnapshotPlan.revertRefusal(of: self, libraryVersion: libraryVersion) != nil {
+            self = self.with(revertible: false)
+        }
+    }
+
+    func with(revertible: Bool? = nil, current: Bool? = nil) -> SnapshotInfo {
+        SnapshotInfo(vm: vm, name: name, description: description, kind: kind, includesMemory: includesMemory,
+                     state: state, parent: parent, created: created, current: current ?? self.current, disks: disks,
+                     excludedDisks: excludedDisks, revertible: revertible ?? self.revertible)
+    }
+
+    /// `2026-11-23T05:19:48Z` from seconds since 1970, by arithmetic: a date formatter would load ICU's
+    /// data, which costs a short command several milliseconds.
+    static func iso8601(_ seconds: Int64) -> String {
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = seconds - days * 86_400
+        // Howard Hinnant's civil_from_days.
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(year)-\(two(month))-\(two(day))T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))Z"
+    }
+
+    /// Snapshots in tree order: each parent before its children, siblings oldest first, with their depth.
+    /// A snapshot whose parent is not in the list counts as a root.
+    public static func tree(_ snapshots: [SnapshotInfo]) -> [(depth: Int, snapshot: SnapshotInfo)] {
+        let names = Set(snapshots.map(\.name))
+        let byParent = Dictionary(grouping: snapshots) { snapshot in
+            snapshot.parent.flatMap { names.contains($0) ? $0 : nil } ?? ""
+        }
+        func ordered(_ list: [SnapshotInfo]) -> [SnapshotInfo] {
+            list.sorted { ($0.created ?? "", $0.name) < ($1.created ?? "", $1.name) }
+        }
+        var result: [(depth: Int, snapshot: SnapshotInfo)] = []
+        var visited: Set<String> = []
+        func visit(_ snapshot: SnapshotInfo, depth: Int) {
+            guard visited.insert(snapshot.name).inserted else { return }
+            result.append((depth, snapshot))
+            for child in ordered(byParent[snapshot.name] ?? []) { visit(child, depth: depth + 1) }
+        }
+        for root in ordered(byParent[""] ?? []) { visit(root, depth: 0) }
+        // A parent cycle cannot come from libvirt, but would otherwise hide snapshots.
+        for snapshot in ordered(snapshots) where !visited.contains(snapshot.name) { visit(snapshot, depth: 0) }
+        return result
+    }
+}
+
+/// VM snapshots: create, list, revert, delete. Each call works on one VM, so a fleet-wide snapshot
+/// (`snapshot create --lab`) can call it per VM.
+public struct Snapshots {
+    let session: Session
+    let instances: Instances
+    /// Where notices go (external snapshots' limits, records kept when deleting).
+    let notice: (String) -> Void
+
+    public init(session: Session, notice: @escaping (String) -> Void = { _ in }) {
+        self.session = session
+        self.instances = Instances(session: session)
+        self.notice = notice
+        self.libraryVersion = (try? session.connection.libraryVersion) ?? (0, 0, 0)
+    }
+
+    /// The daemon's libvirt version: what it can do with external snapshots depends on it.
+    let libraryVersion: (major: Int, minor: Int, release: Int)
+
+    private var versionText: String {
+        let version = libraryVersion
+        return "\(version.major).\(version.minor).\(version.release)"
+    }
+
+    // MARK: Plan and create
+
+    /// What `create` would do, without doing it (it throws what `create` would refuse).
+    public func plan(vm: String, name: String, description: String? = nil, diskOnly: Bool = false) throws -> SnapshotPlan {
+        try ResourceName.validate(name, kind: "snapshot")
+        return try plan(domain: instances.domain(named: vm), vm: vm, name: name, description: description, diskOnly: diskOnly)
+    }
+
+    private func plan(domain: Domain, vm: String, name: String, description: String?, diskOnly: Bool) throws -> SnapshotPlan {
+        let (isActive, xml, all, external) = try libvirt("cannot read VM '\(vm)'") {
+            (try domain.isActive, try domain.xml(), try domain.listAllSnapshots().map(\.name),
+             Set(try domain.listAllSnapshots(.external).map(\.name)))
+        }
+        let existing = Dictionary(all.map { ($0, external.contains($0) ? SnapshotInfo.Kind.external : .internal) },
+                                  uniquingKeysWith: { first, _ in first })
+        let subject = try SnapshotSubject(domainXML: xml, isActive: isActive)
+        var directories: [String: String] = [:]
+        // Pool directories matter only for the overlays of an external snapshot.
+        for disk in subject.disks where isActive && diskOnly {
+            guard case .volume(let pool, _) = disk.source, directories[pool] == nil else { continue }
+            directories[pool] = try? StoragePoolDocument(xml: session.connection.lookupStoragePool(name: pool).xml()).targetPath
+        }
+        return try SnapshotPlan.make(subject: subject, name: name, description: description, diskOnly: diskOnly,
+                                     existing: existing, volumeDirectories: directories)
+    }
+
+    /// Takes a snapshot: with RAM when the VM runs (unless `diskOnly`), of its disks when it is stopped.
+    /// Everything the plan refuses is refused before libvirt is asked for anything.
+    public func create(vm: String, name: String, description: String? = nil, diskOnly: Bool = false) throws -> SnapshotInfo {
+        try ResourceName.validate(name, kind: "snapshot")
+        let domain = try instances.domain(named: vm)
+        let plan = try plan(domain: domain, vm: vm, name: name, description: description, diskOnly: diskOnly)
+        var flags: SnapshotCreateFlags = [.atomic]
+        if plan.diskOnlyFlag { flags.insert(.diskOnly) }
+        let snapshot = try libvirt("cannot snapshot VM '\(vm)'") { try domain.createSnapshot(xml: plan.document.xml, flags) }
+        if plan.kind == .external {
+            recordOverlays(plan.overlays, snapshot: name, domain: domain, vm: vm)
+        }
+        return try info(of: snapshot, vm: vm)
+    }
+
+    /// Adds an external snapshot's overlay volumes to vmctl's record of the VM, so `vmctl delete` removes them.
+    private func recordOverlays(_ overlays: [String: String], snapshot: String, domain: Domain, vm: String) {
+        do {
+            let connection = session.connection
+            let recorded = try updateMetadata(of: domain) { metadata in
+                for (disk, path) in overlays {
+                    let volume = (try? connection.lookupStorageVolume(path: path).name) ?? path
+                    metadata.volumes["snapshot-\(snapshot)-\(disk)"] = volume
+                }
+            }
+            if !recorded {
+                notice("VM '\(vm)' is not managed by vmctl: remove its overlay files yourself when it goes: "
+                       + overlays.values.sorted().joined(separator: ", "))
+            }
+        } catch {
+            notice("snapshot '\(snapshot)' was made, but its overlays could not be recorded for 'vmctl delete': \(error)")
+        }
+    }
+
+    /// Drops deleted external snapshots' overlays from vmctl's record once libvirt has removed their files.
+    private func forgetOverlays(of snapshots: [String], domain: Domain) {
+        let pool = try? session.connection.lookupStoragePool(name: VMCtlNames.storagePool)
+        _ = try? updateMetadata(of: domain) { metadata in
+            for (role, volume) in metadata.volumes where snapshots.contains(where: { role.hasPrefix("snapshot-\($0)-") }) {
+                if (try? pool?.lookupVolume(name: volume)) == nil { metadata.volumes[role] = nil }
+            }
+        }
+    }
+
+    /// Rewrites vmctl's metadata of the domain (live and persistent) after the pool has been refreshed;
+    /// false when the domain has none (vmctl did not create it).
+    private func updateMetadata(of domain: Domain, _ change: (inout InstanceMetadata) throws -> Void) throws -> Bool {
+        if let pool = try? session.connection.lookupStoragePool(name: VMCtlNames.storagePool) { try? pool.refresh() }
+        guard let xml = try domain.metadata(namespaceURI: VMCtlNames.metadataNamespace),
+              var metadata = InstanceMetadata(element: try XMLReader.parse(xml))
+        else { return false }
+        let before = metadata
+        try change(&metadata)
+        guard metadata != before else { return true }
+        var flags: ModificationFlags = [.config]
+        if try domain.isActive { flags.insert(.live) }
+        // libvirt puts the element in the namespace itself (key = prefix), so it takes it without one.
+        try domain.setMetadata(XMLWriter.render(Self.unqualified(metadata.element)), key: VMCtlNames.metadataPrefix,
+                               namespaceURI: VMCtlNames.metadataNamespace, flags)
+        return true
+    }
+
+    /// `<vmctl:instance xmlns:vmctl=…><vmctl:image>` → `<instance><image>`.
+    static func unqualified(_ element: XML.Element) -> XML.Element {
+        var copy = element
+        copy.name = String(element.name.split(separator: ":").last ?? Substring(element.name))
+        copy.attributes = element.attributes.filter { !$0.name.hasPrefix("xmlns") }
+        copy.children = element.children.map { node in
+            if case .element(let child) = node { .element(unqualified(child)) } else { node }
+        }
+        return copy
+    }
+
+    // MARK: List
+
+    /// The VM's snapshots in tree order (parents before children).
+    public func list(vm: String) throws -> [SnapshotInfo] {
+        let domain = try instances.domain(named: vm)
+        let snapshots = try libvirt("cannot list snapshots of VM '\(vm)'") { try domain.listAllSnapshots() }
+        return SnapshotInfo.tree(try snapshots.map { try info(of: $0, vm: vm) }).map(\.snapshot)
+    }
+
+    public func info(vm: String, name: String) throws -> SnapshotInfo {
+        let domain = try instances.domain(named: vm)
+        return try info(of: lookup(domain: domain, vm: vm, name: name), vm: vm)
+    }
+
+    private func info(of snapshot: DomainSnapshot, vm: String) throws -> SnapshotInfo {
+        let (xml, current) = try libvirt("cannot read snapshot '\(snapshot.name)' of VM '\(vm)'") {
+            (try snapshot.xml(), try snapshot.isCurrent)
+        }
+        return SnapshotInfo(vm: vm, document: try SnapshotDocument(xml: xml), current: current,
+                            libraryVersion: libraryVersion)
+    }
+
+    private func lookup(domain: Domain, vm: String, name: String) throws -> DomainSnapshot {
+        do {
+            return try domain.lookupSnapshot(name: name)
+        } catch let error as LibvirtError where error.isNotFound {
+            throw VMCtlError("snapshot '\(ResourceName.printable(name))' of VM '\(vm)' not found")
+        } catch let error as LibvirtError {
+            throw error.context("cannot look up snapshot '\(ResourceName.printable(name))' of VM '\(vm)'")
+        }
+    }
+
+    // MARK: Revert
+
+    /// Puts the VM back to the snapshot: a snapshot with RAM resumes the guest running where it was; a disk
+    /// snapshot leaves the VM stopped with the disks as they were.
+    @discardableResult
+    public func revert(vm: String, name: String) throws -> SnapshotInfo {
+        let domain = try instances.domain(named: vm)
+        let snapshot = try lookup(domain: domain, vm: vm, name: name)
+        let before = try info(of: snapshot, vm: vm)
+        if let refusal = SnapshotPlan.revertRefusal(of: before, libraryVersion: libraryVersion) {
+            throw VMCtlError(refusal)
+        }
+        do {
+            try snapshot.revert()
+        } catch let error as LibvirtError where error.isRevertRisky {
+            // The VM's definition changed since the snapshot (a resize, say): libvirt then restarts QEMU from the
+            // snapshot's definition instead of loading the state into the running one, and wants that confirmed.
+            // Going back to the snapshot's definition is what a revert means, so vmctl confirms it and says so.
+            notice("VM '\(vm)' changed since snapshot '\(name)': restarting it from the snapshot's definition "
+                   + "(\(error.message))")
+            try libvirt("cannot revert VM '\(vm)' to snapshot '\(name)'") { try snapshot.revert(.force) }
+        } catch let error as LibvirtError {
+            throw error.context("cannot revert VM '\(vm)' to snapshot '\(name)'")
+        }
+        return before.with(current: true)
+    }
+
+    // MARK: Delete
+
+    /// Deletes the snapshot (its children move up to its parent), or with `children` the snapshot and all
+    /// below it. Returns the names deleted, children first. Deleting an external snapshot merges its overlay
+    /// back (libvirt block commit) and removes the overlay file.
+    @discardableResult
+    public func delete(vm: String, name: String, children: Bool = false) throws -> [String] {
+        let domain = try instances.domain(named: vm)
+        let snapshot = try lookup(domain: domain, vm: vm, name: name)
+        let descendants = children
+            ? try libvirt("cannot list children of snapshot '\(name)'") { try snapshot.children(recursive: true) }
+            : []
+        let targets = try ([snapshot] + descendants).map { handle -> (handle: DomainSnapshot, info: SnapshotInfo, xml: String) in
+            let xml = try libvirt("cannot read snapshot '\(handle.name)' of VM '\(vm)'") { try handle.xml() }
+            return (handle, try info(of: handle, vm: vm), xml)
+        }
+        let current = try libvirt("cannot read VM '\(vm)'") {
+            try SnapshotSubject(domainXML: domain.xml(), isActive: domain.isActive)
+        }
+        let all = try libvirt("cannot list snapshots of VM '\(vm)'") { try domain.listAllSnapshots() }
+            .map { try info(of: $0, vm: vm) }
+        if let refusal = SnapshotPlan.deleteRefusal(
+            vm: vm, targets: targets.map { ($0.info, $0.xml) }, all: all, domain: current) {
+            throw VMCtlError(refusal)
+        }
+        let order = SnapshotInfo.tree(targets.map(\.info)).reversed().map(\.snapshot.name)
+        if targets.allSatisfy({ $0.info.kind == .internal }) {
+            try libvirt("cannot delete snapshot '\(name)' of VM '\(vm)'") {
+                try snapshot.delete(children ? [.children] : [])
+            }
+            return order
+        }
+        // External snapshots one at a time, children first: each is a block commit of the newest overlay.
+        let handles = Dictionary(uniqueKeysWithValues: targets.map { ($0.info.name, $0.handle) })
+        var deleted: [String] = []
+        defer { if !deleted.isEmpty { forgetOverlays(of: deleted, domain: domain) } }
+        for snapshotName in order {
+            guard let handle = handles[snapshotName] else { continue }
+            try libvirt("cannot delete snapshot '\(snapshotName)' of VM '\(vm)'"
+                        + (deleted.isEmpty ? "" : " (deleted before it: \(deleted.joined(separator: ", ")))")) {
+                try handle.delete()
+            }
+            deleted.append(snapshotName)
+        }
+        return deleted
+    }
+}
