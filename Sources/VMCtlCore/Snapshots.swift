@@ -210,33 +210,13 @@ public struct Snapshots {
         }
     }
 
-    /// Rewrites vmctl's metadata of the domain (live and persistent) after the pool has been refreshed;
-    /// false when the domain has none (vmctl did not create it).
+    /// Rewrites vmctl's metadata of the domain after the pool has been refreshed (so new overlay volumes are
+    /// known); false when the domain has none (vmctl did not create it).
     private func updateMetadata(of domain: Domain, _ change: (inout InstanceMetadata) throws -> Void) throws -> Bool {
-        if let pool = try? session.connection.lookupStoragePool(name: VMCtlNames.storagePool) { try? pool.refresh() }
-        guard let xml = try domain.metadata(namespaceURI: VMCtlNames.metadataNamespace),
-              var metadata = InstanceMetadata(element: try XMLReader.parse(xml))
-        else { return false }
-        let before = metadata
-        try change(&metadata)
-        guard metadata != before else { return true }
-        var flags: ModificationFlags = [.config]
-        if try domain.isActive { flags.insert(.live) }
-        // libvirt puts the element in the namespace itself (key = prefix), so it takes it without one.
-        try domain.setMetadata(XMLWriter.render(Self.unqualified(metadata.element)), key: VMCtlNames.metadataPrefix,
-                               namespaceURI: VMCtlNames.metadataNamespace, flags)
+        if let pool = try? session.connection.lookupStoragePool(name: VMCtlNames.storagePool) { Storage(session: session).refreshSoon(pool) }
+        guard (try domain.metadata(namespaceURI: VMCtlNames.metadataNamespace)) != nil else { return false }
+        try Instances(session: session).updateMetadata(of: domain.name, change)
         return true
-    }
-
-    /// `<vmctl:instance xmlns:vmctl=…><vmctl:image>` → `<instance><image>`.
-    static func unqualified(_ element: XML.Element) -> XML.Element {
-        var copy = element
-        copy.name = String(element.name.split(separator: ":").last ?? Substring(element.name))
-        copy.attributes = element.attributes.filter { !$0.name.hasPrefix("xmlns") }
-        copy.children = element.children.map { node in
-            if case .element(let child) = node { .element(unqualified(child)) } else { node }
-        }
-        return copy
     }
 
     // MARK: List
