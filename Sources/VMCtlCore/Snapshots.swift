@@ -263,6 +263,7 @@ public struct Snapshots {
         if let refusal = SnapshotPlan.revertRefusal(of: before, libraryVersion: libraryVersion) {
             throw VMCtlError(refusal)
         }
+        try instances.requireNoLinkedClones(of: try instances.document(of: domain, inactive: true), toward: "revert")
         do {
             try snapshot.revert()
         } catch let error as LibvirtError where error.isRevertRisky {
