@@ -10,8 +10,10 @@ all: build
 bootstrap:
 	bash scripts/bootstrap-host.sh --quiet
 
+# The libvirt network hook (installed by the bootstrap) calls /usr/local/bin/vmctl: point it at this build.
 build: bootstrap
 	$(SWIFT) build
+	ln -sfn "$(CURDIR)/$(VMCTL)" /usr/local/bin/vmctl
 
 # The embedded tiny guest image, built from Debian packages and imported once.
 image: build

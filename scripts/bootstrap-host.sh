@@ -442,6 +442,51 @@ ensure_libvirtd() {
 }
 
 # ---------------------------------------------------------------------------
+# libvirt network hook: vmctl's firewall comes back when a network starts
+# ---------------------------------------------------------------------------
+readonly HOOK=/etc/libvirt/hooks/network
+readonly VMCTL_LINK=/usr/local/bin/vmctl
+
+# vmctl keeps its rules in its own nftables table. When libvirt starts a
+# network (autostart after a reboot, net-start after net-destroy), the hook
+# asks vmctl to re-apply them. libvirtd waits for its hooks and holds the
+# network's lock meanwhile, so a vmctl calling back into libvirt from inside
+# the hook would deadlock: the reconcile runs detached, after the hook returns.
+hook_text() {
+  cat <<'HOOK'
+#!/bin/sh
+# Installed by vmctl's scripts/bootstrap-host.sh. Arguments: NETWORK OPERATION SUB-OPERATION EXTRA.
+case "$2" in
+  started|updated) ;;
+  *) exit 0 ;;
+esac
+[ -x /usr/local/bin/vmctl ] || exit 0
+( sleep 0.5; exec /usr/local/bin/vmctl net reconcile --quiet ) </dev/null >>/var/log/vmctl-hook.log 2>&1 &
+exit 0
+HOOK
+}
+
+# libvirtd reads its hooks directory only when it starts: install the hook
+# first; a running daemon that predates it is restarted once.
+ensure_network_hook() {
+  if [[ -f $HOOK ]] && cmp -s "$HOOK" <(hook_text); then
+    return 0
+  fi
+  mkdir -p "$(dirname "$HOOK")"
+  hook_text >"$HOOK.tmp" && chmod 0755 "$HOOK.tmp" && mv "$HOOK.tmp" "$HOOK"
+  did "installed libvirt network hook $HOOK (re-applies vmctl's firewall when a network starts)"
+  HOOK_CHANGED=1
+}
+
+# After a hook change, a libvirtd that was already running has not seen it.
+restart_libvirtd_for_hook() {
+  [[ ${HOOK_CHANGED:-0} -eq 1 && -n ${LIBVIRTD_PID:-} && -n ${LIBVIRTD_BEFORE:-} ]] || return 0
+  stop_pid "$LIBVIRTD_PID" libvirtd
+  did "restarting libvirtd so it sees the new hook"
+  ensure_libvirtd
+}
+
+# ---------------------------------------------------------------------------
 # Step e: summary
 # ---------------------------------------------------------------------------
 summary() {
@@ -546,11 +591,16 @@ main() {
   ensure_packages
 
   if unit=$(systemd_libvirt_unit); then
+    ensure_network_hook
     use_systemd_daemon "$unit"
+    [[ ${HOOK_CHANGED:-0} -eq 0 ]] || { systemctl restart "$unit.service"; did "restarted $unit.service for the new hook"; }
   else
     ensure_namespaces
     ensure_virtlogd
+    ensure_network_hook
+    LIBVIRTD_BEFORE=$(libvirtd_pids)
     ensure_libvirtd
+    restart_libvirtd_for_hook
     summary
   fi
 
