@@ -37,11 +37,30 @@ enum Harness {
     static func vmctl(_ arguments: [String]) throws -> Result { try run(vmctlPath, arguments) }
     static func virsh(_ arguments: String...) throws -> Result { try run("virsh", ["-c", uri] + arguments) }
 
-    /// Fetches a guest page from the namespace libvirtd runs in. Only addresses on vmctl's own network
+    /// Fetches a guest page from the namespace libvirtd runs in, as vmctl's management group (NAT networks
+    /// keep every other host process out, as VirtualBox's NAT does). Only addresses on vmctl's own network
     /// are ever contacted (the network rule: no packet to any host that is not ours).
     static func httpGet(_ address: String) throws -> Result {
         guard isOnVMCtlNetwork(address) else { throw HarnessError("refusing to contact \(address): not on vmctl's network") }
-        return try run(repositoryRoot + "/scripts/hostns", ["curl", "-s", "-m", "5", "http://\(address)/"])
+        return try run(repositoryRoot + "/scripts/hostns",
+                       ["setpriv", "--regid", "vmctl", "--clear-groups", "curl", "-s", "-m", "5", "http://\(address)/"])
+    }
+
+    /// A command on the host (libvirtd's namespace) as an ordinary host process.
+    static func host(_ arguments: String...) throws -> Result { try run(repositoryRoot + "/scripts/hostns", arguments) }
+
+    /// A command on the neighbour host, joined to the host by the bootstrap's veth pair.
+    static func outside(_ arguments: String...) throws -> Result { try run(repositoryRoot + "/scripts/outside", arguments) }
+
+    /// Starts a command on the neighbour host in the background; the caller terminates it.
+    static func startOutside(_ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: repositoryRoot + "/scripts/outside")
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
     }
 
     static func isOnVMCtlNetwork(_ address: String) -> Bool {
