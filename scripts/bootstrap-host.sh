@@ -466,6 +466,14 @@ exit 0
 HOOK
 }
 
+# NAT networks keep host processes away from guests; vmctl runs with this
+# group as its effective group, and its firewall lets that group through.
+ensure_management_group() {
+  getent group vmctl >/dev/null && return 0
+  groupadd --system vmctl
+  did "created system group vmctl (vmctl's management channel to guests)"
+}
+
 # libvirtd reads its hooks directory only when it starts: install the hook
 # first; a running daemon that predates it is restarted once.
 ensure_network_hook() {
@@ -589,6 +597,7 @@ main() {
 
   local start=$EPOCHREALTIME unit
   ensure_packages
+  ensure_management_group
 
   if unit=$(systemd_libvirt_unit); then
     ensure_network_hook

@@ -18,6 +18,7 @@ public final class Session: @unchecked Sendable {
         // Guests' bridges live in libvirtd's network namespace; join it before any socket is opened so
         // address probes and ssh reach the guests, and never go out through this namespace's routes.
         self.joinedNamespace = isLocal ? HostNamespace.joinLibvirtd() : nil
+        if isLocal { ManagementGroup.adopt() }
         do {
             connection = try Connection(uri: uri)
         } catch let error as LibvirtError {
@@ -37,5 +38,21 @@ public final class Session: @unchecked Sendable {
         let status = KVMStatus.probe(connection: connection, isLocal: isLocal)
         kvmStatusCache = status
         return status
+    }
+}
+
+/// NAT networks keep host processes away from guests, as VirtualBox's NAT does. vmctl's own traffic to
+/// guests (readiness probes, ssh) is its management channel: it runs with the `vmctl` group, and the
+/// firewall lets that group's sockets through.
+public enum ManagementGroup {
+    public static let name = "vmctl"
+
+    public static var gid: UInt32? { getgrnam(name).map { UInt32($0.pointee.gr_gid) } }
+
+    /// Takes the group as real and effective group (root only; libvirt refuses to run with the two
+    /// different, as in a setgid program); sockets and child processes then carry it.
+    static func adopt() {
+        guard getuid() == 0, let gid else { return }
+        _ = setgid(gid_t(gid))
     }
 }
