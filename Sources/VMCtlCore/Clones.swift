@@ -49,6 +49,8 @@ public struct Clones {
         let sourceRootInfo = try sourceRoot.info()
         try instances.removeLeftovers(of: name)
 
+        let creating = session.isLocal ? try HostLock.acquire(VMCtlNames.creationLock(of: name)) : nil
+        defer { creating?.release() }
         let rollback = Rollback()
         defer { rollback.unwind() }
         let rootName = VMCtlNames.rootVolume(of: name)

@@ -78,6 +78,7 @@ public enum VMCtlNames {
     static func rootVolume(of vm: String) -> String { "vm-\(vm)-root.qcow2" }
     static func seedVolume(of vm: String) -> String { "vm-\(vm)-seed.iso" }
     static func volumePrefix(of vm: String) -> String { "vm-\(vm)-" }
+    static func creationLock(of vm: String) -> String { "create-\(vm)" }
 
     /// The VM a volume was made for, from its name (`vm-NAME-root.qcow2` → NAME).
     static func owner(ofVolume volume: String) -> String? {

@@ -104,6 +104,9 @@ public struct Instances {
         try removeLeftovers(of: spec.name)
         let network = try networks.active(named: spec.network)
 
+        // Held while the VM's volumes exist without its domain, so no one takes them for leftovers.
+        let creating = session.isLocal ? try HostLock.acquire(VMCtlNames.creationLock(of: spec.name)) : nil
+        defer { creating?.release() }
         let rollback = Rollback()
         defer { rollback.unwind() }
         let mac = Networks.newMAC()
@@ -165,7 +168,8 @@ public struct Instances {
         let existing = Set(try session.connection.listAllDomains().map(\.name))
         var found: [String: [String]] = [:]
         for volume in try storage.volumes(withPrefix: "vm-") {
-            guard let owner = VMCtlNames.owner(ofVolume: volume.name), !existing.contains(owner) else { continue }
+            guard let owner = VMCtlNames.owner(ofVolume: volume.name), !existing.contains(owner),
+                  !(session.isLocal && HostLock.isHeld(VMCtlNames.creationLock(of: owner))) else { continue }
             found[owner, default: []].append(volume.name)
         }
         return found

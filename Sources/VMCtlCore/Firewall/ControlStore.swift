@@ -62,7 +62,7 @@ public struct ControlStore {
     /// Read-modify-write under a host-wide lock, so two vmctl processes cannot lose each other's change.
     @discardableResult
     public func update<T>(_ change: (inout ControlState) throws -> T) throws -> T {
-        let lock = try HostLock(name: "control")
+        let lock = try HostLock.acquire("control")
         defer { lock.release() }
         var state = try load()
         let result = try change(&state)
@@ -88,12 +88,27 @@ public struct ControlStore {
 final class HostLock {
     private let fd: Int32
 
-    init(name: String) throws {
+    /// Waits until the lock is free, then holds it.
+    static func acquire(_ name: String) throws -> HostLock {
+        guard let lock = try HostLock(name: name, wait: true) else { throw VMCtlError("cannot lock \(name)") }
+        return lock
+    }
+
+    /// Whether another process holds the lock now.
+    static func isHeld(_ name: String) -> Bool {
+        guard let lock = try? HostLock(name: name, wait: false) else { return true }
+        lock.release()
+        return false
+    }
+
+    /// nil when another process holds the lock and `wait` is false.
+    init?(name: String, wait: Bool) throws {
         let directory = "/run/vmctl"
         mkdir(directory, 0o755)
         fd = open("\(directory)/\(name).lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw VMCtlError("cannot open lock \(directory)/\(name).lock: \(String(cString: strerror(errno)))") }
-        while flock(fd, LOCK_EX) != 0 {
+        while flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0 {
+            if errno == EWOULDBLOCK { close(fd); return nil }
             guard errno == EINTR else { throw VMCtlError("cannot lock \(directory)/\(name).lock: \(String(cString: strerror(errno)))") }
         }
     }
