@@ -110,8 +110,6 @@ public struct Instances {
         let rollback = Rollback()
         defer { rollback.unwind() }
         let mac = Networks.newMAC()
-        _ = try networks.pin(mac: mac, name: spec.name, on: network.name)
-        rollback.add { networks.unpin(macs: [mac], on: network.name) }
         let rootName = VMCtlNames.rootVolume(of: spec.name)
         let root = try makeRoot(rootName, image)
         rollback.add { try root.delete() }
@@ -143,11 +141,18 @@ public struct Instances {
             interfaces: [.init(network: network.name, mac: mac)],
             serialLogPath: VMCtlNames.serialLog(of: spec.name))
         let domain = try libvirt("cannot define VM '\(spec.name)'") { try session.connection.defineDomain(xml: document.xml) }
-        rollback.add { try domain.undefine(.everything) }
+        rollback.add {
+            if (try? domain.isActive) == true { try? domain.destroy() }
+            try domain.undefine(.everything)
+        }
         if start {
             if let message = accelerator.notice { notice(message) }
             try libvirt("cannot start VM '\(spec.name)'") { try domain.start() }
         }
+        // Pinning restarts the network's dnsmasq (~0.4 s; libvirt also holds the network meanwhile, so a
+        // domain start would wait for it): done once the guest is powering on, seconds before its first
+        // DHCP request, so the pin overlaps the boot instead of delaying it.
+        _ = try networks.pin(mac: mac, name: spec.name, on: network.name)
         rollback.commit()
         return try summary(of: domain)
     }

@@ -5,7 +5,7 @@ import LibvirtXML
 /// vmctl's view of libvirt networks. Every network vmctl makes is tuned for fast, reliable DHCP:
 /// the bridge forwards at once (STP off, no forward delay) and dnsmasq hands out an address without
 /// first pinging it (`no-ping`), which otherwise adds seconds per guest and loses some under load.
-public struct Networks {
+public struct Networks: Sendable {
     let session: Session
 
     public init(session: Session) { self.session = session }
