@@ -250,6 +250,8 @@ public struct Instances {
             }
         }
         releaseLeases(leases)
+        // The log is named after the VM: a new VM of the same name must not continue the old one's log.
+        if session.isLocal, let log = document.serialLogPath { unlink(log) }
     }
 
     /// A VM whose disk is the base of linked clones must keep that disk unchanged: refuse what would write it.
