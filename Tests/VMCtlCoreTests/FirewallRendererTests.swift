@@ -396,6 +396,18 @@ import Testing
         try FirewallRenderer.floatingAddresses(state).map { "\($0.address)" }.joined(separator: "\n")
             .appending("\n").write(toFile: directory + "/bench.addresses", atomically: true, encoding: .utf8)
         try render(F.full).write(toFile: directory + "/full.nft", atomically: true, encoding: .utf8)
+
+        // With $VMCTL_FIREWALL_BENCH_NS (a namespace the script made, with an interface up0), also time
+        // vmctl's whole apply there: render, list, nft -f, sysctls, 50 addresses, list.
+        guard let namespace = ProcessInfo.processInfo.environment["VMCTL_FIREWALL_BENCH_NS"] else { return }
+        var times: [String] = []
+        for _ in 0..<5 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = try FirewallApplier.apply(state, namespace: namespace)
+            times.append(String((DispatchTime.now().uptimeNanoseconds - start) / 1_000))
+        }
+        try (times.joined(separator: "\n") + "\n").write(toFile: directory + "/applier.us", atomically: true, encoding: .utf8)
+        try FirewallApplier.remove(namespace: namespace)
     }
 }
 

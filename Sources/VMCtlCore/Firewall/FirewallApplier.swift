@@ -45,15 +45,26 @@ public enum FirewallApplier {
                          sysctls: FirewallRenderer.requiredSysctls(state), namespace: namespace)
     }
 
-    /// Checks the script (`nft -c`), so that a refused script changes nothing; sets the sysctls; adds the
-    /// floating addresses; replaces table `ip vmctl` with one `nft -f -` transaction; removes floating
-    /// addresses vmctl added that are no longer bound; compares the table before and after.
+    /// Replaces table `ip vmctl` with one `nft -f -` transaction (a refused script changes nothing: the
+    /// floating interfaces are checked first, and sysctls and addresses follow the rules), sets the
+    /// sysctls, adds the floating addresses, removes those vmctl added that are no longer bound, and
+    /// compares the table before and after.
     @discardableResult
     public static func apply(script: String, floating: [FloatingAddress], sysctls: [Sysctl],
                              namespace: String? = nil) throws -> FirewallReport {
         let host = FirewallHost(namespace: namespace)
-        try check(script, namespace: namespace)
         let before = try host.snapshot()
+        var present = try host.addresses()
+        let desired = Set(floating)
+        for binding in desired.sorted() {
+            try InterfaceName.validate(binding.interface, kind: "interface")
+            guard present.interfaces.contains(binding.interface) else {
+                throw VMCtlError("floating IP \(binding.address): interface '\(binding.interface)' does not exist")
+            }
+        }
+
+        let result = try host.run(["nft", "-f", "-"], input: script)
+        guard result.status == 0 else { throw nftError("nft refused the rule set", result) }
 
         var sysctlsSet: [String] = []
         for sysctl in sysctls {
@@ -64,11 +75,8 @@ public enum FirewallApplier {
             }
         }
 
-        let desired = Set(floating)
-        var present = try host.addresses()
         var added: [String] = []
-        for binding in desired.sorted() where !present.contains(where: { $0.interface == binding.interface && $0.address == binding.address }) {
-            try InterfaceName.validate(binding.interface, kind: "interface")
+        for binding in desired.sorted() where !present.has(binding) {
             var argv = ["ip", "-4", "address", "add", "\(binding.address)/32", "dev", binding.interface]
             let label = binding.interface + labelSuffix
             if label.utf8.count <= InterfaceName.maximumLength { argv += ["label", label] }
@@ -76,23 +84,15 @@ public enum FirewallApplier {
             added.append(binding.description)
         }
 
-        let result = try host.run(["nft", "-f", "-"], input: script)
-        guard result.status == 0 else { throw nftError("nft could not apply the rule set", result) }
-        guard let after = try host.snapshot() else { throw VMCtlError("table ip vmctl is missing right after applying it") }
-
         // Stale floating addresses: those the previous table bound, or that carry vmctl's label.
-        present = try host.addresses()
-        var managed = Set(before?.floatingAddresses ?? [])
-        for entry in present where entry.prefix == 32 && entry.label == entry.interface + labelSuffix {
-            managed.insert(FloatingAddress(address: entry.address, interface: entry.interface))
-        }
+        if !added.isEmpty { present = try host.addresses() }
         var removed: [String] = []
-        for stale in managed.subtracting(desired).sorted()
-        where present.contains(where: { $0.interface == stale.interface && $0.address == stale.address && $0.prefix == 32 }) {
+        for stale in present.managed(previous: before?.floatingAddresses ?? []).subtracting(desired).sorted() {
             try host.run(["ip", "-4", "address", "del", "\(stale.address)/32", "dev", stale.interface])
             removed.append(stale.description)
         }
 
+        guard let after = try host.snapshot() else { throw VMCtlError("table ip vmctl is missing right after applying it") }
         let differences = TableSnapshot.differences(from: before, to: after)
         return FirewallReport(rules: after.ruleCount, elements: after.elementCount, tableExisted: before != nil,
                               drifted: !differences.isEmpty, differences: differences,
@@ -116,17 +116,12 @@ public enum FirewallApplier {
     public static func remove(namespace: String? = nil) throws {
         let host = FirewallHost(namespace: namespace)
         let before = try host.snapshot()
-        let present = try host.addresses()
-        var managed = Set(before?.floatingAddresses ?? [])
-        for entry in present where entry.prefix == 32 && entry.label == entry.interface + labelSuffix {
-            managed.insert(FloatingAddress(address: entry.address, interface: entry.interface))
-        }
+        let managed = try host.addresses().managed(previous: before?.floatingAddresses ?? [])
         if before != nil {
             let result = try host.run(["nft", "delete", "table", FirewallRenderer.family, FirewallRenderer.tableName])
             guard result.status == 0 else { throw nftError("nft could not delete table ip vmctl", result) }
         }
-        for stale in managed.sorted()
-        where present.contains(where: { $0.interface == stale.interface && $0.address == stale.address && $0.prefix == 32 }) {
+        for stale in managed.sorted() {
             try host.run(["ip", "-4", "address", "del", "\(stale.address)/32", "dev", stale.interface])
         }
     }
@@ -151,6 +146,25 @@ struct FirewallHost {
         var label: String
     }
 
+    /// The host's interfaces and their IPv4 addresses.
+    struct Addresses {
+        var interfaces: Set<String> = []
+        var entries: [InterfaceAddress] = []
+
+        func has(_ binding: FloatingAddress) -> Bool {
+            entries.contains { $0.interface == binding.interface && $0.address == binding.address }
+        }
+
+        /// The /32 addresses present that vmctl put there: bound by the previous table, or labelled.
+        func managed(previous: [FloatingAddress]) -> Set<FloatingAddress> {
+            let previous = Set(previous)
+            return Set(entries.filter { entry in
+                entry.prefix == 32 && (entry.label == entry.interface + FirewallApplier.labelSuffix
+                    || previous.contains(FloatingAddress(address: entry.address, interface: entry.interface)))
+            }.map { FloatingAddress(address: $0.address, interface: $0.interface) })
+        }
+    }
+
     /// Runs argv; throws only when the tool cannot run, or (unless `input` is given or the tool is
     /// `nft`, whose status the caller reads) when it fails.
     @discardableResult
@@ -164,16 +178,17 @@ struct FirewallHost {
         return result
     }
 
-    /// The IPv4 addresses of every interface (`ip -j -4 address show`).
-    func addresses() throws -> [InterfaceAddress] {
-        let output = try run(["ip", "-j", "-4", "address", "show"]).output
-        guard let links = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]] else { return [] }
-        var result: [InterfaceAddress] = []
+    /// Every interface and its IPv4 addresses (`ip -j address show`).
+    func addresses() throws -> Addresses {
+        let output = try run(["ip", "-j", "address", "show"]).output
+        guard let links = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]] else { return Addresses() }
+        var result = Addresses()
         for link in links {
             guard let name = link["ifname"] as? String else { continue }
-            for info in link["addr_info"] as? [[String: Any]] ?? [] {
+            result.interfaces.insert(name)
+            for info in link["addr_info"] as? [[String: Any]] ?? [] where info["family"] as? String == "inet" {
                 guard let local = (info["local"] as? String).flatMap(IPv4Address.init), let prefix = info["prefixlen"] as? Int else { continue }
-                result.append(InterfaceAddress(interface: name, address: local, prefix: prefix, label: info["label"] as? String ?? name))
+                result.entries.append(InterfaceAddress(interface: name, address: local, prefix: prefix, label: info["label"] as? String ?? name))
             }
         }
         return result
@@ -288,10 +303,21 @@ struct TableSnapshot: Equatable {
         return value
     }
 
-    private static func canonical(_ value: Any) -> String {
-        guard JSONSerialization.isValidJSONObject([value]),
-              let data = try? JSONSerialization.data(withJSONObject: [value], options: [.sortedKeys]) else { return "\(value)" }
-        return String(decoding: data, as: UTF8.self)
+    /// A stable text for a JSON value: object keys sorted, strings quoted (with quotes and backslashes
+    /// escaped), numbers and literals as they print.
+    static func canonical(_ value: Any) -> String {
+        switch value {
+        case let object as [String: Any]:
+            return "{" + object.keys.sorted().map { "\(canonical($0)):\(canonical(object[$0]!))" }.joined(separator: ",") + "}"
+        case let array as [Any]:
+            return "[" + array.map(canonical).joined(separator: ",") + "]"
+        case let string as String:
+            return "\"" + string.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        case is NSNull:
+            return "null"
+        default:
+            return "\(value)"
+        }
     }
 
     /// What a live table (`before`, nil when absent) lacked or had extra compared with the desired one.
