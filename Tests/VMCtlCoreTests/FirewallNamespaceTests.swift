@@ -140,6 +140,15 @@ struct FirewallNamespaceTests {
         // g3 → g1: g1 is in default, which admits only default's members; g3 is not one.
         #expect(try lab.connect(g3, "10.99.0.10:22") == nil)
 
+        // Rules name bridges, not interface indexes: a bridge made anew (libvirt's net-destroy + net-start)
+        // is covered without re-applying.
+        try lab.run(["ip", "-n", host, "link", "del", "fwbr0"])
+        try lab.bridge(host, "fwbr0", "10.99.0.1/24")
+        for port in ["p10", "p11"] { try lab.run(["ip", "-n", host, "link", "set", port, "master", "fwbr0"]) }
+        #expect(try lab.connect(outside, "198.51.100.1:2222") == "g1-22 from 198.51.100.2")
+        #expect(try lab.connect(outside, "10.99.0.10:22") == nil)
+        #expect(try lab.connect(g1, "198.51.100.2:9000") == "outside from 198.51.100.1")
+
         // Without the router, the networks do not reach each other; without the binding, the floating
         // address goes away.
         state.routers = []

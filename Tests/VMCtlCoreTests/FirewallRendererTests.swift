@@ -243,7 +243,7 @@ import Testing
 
     @Test func inputOrderDoesNotMatter() throws {
         var shuffled = F.full
-        var generator = SeededGenerator(seed: 7)
+        var generator = FirewallShuffleGenerator(seed: 7)
         for _ in 0..<5 {
             shuffled.networks.shuffle(using: &generator)
             shuffled.forwards.shuffle(using: &generator)
@@ -412,7 +412,7 @@ import Testing
 }
 
 /// A small deterministic generator (SplitMix64), so that shuffles repeat from run to run.
-struct SeededGenerator: RandomNumberGenerator {
+struct FirewallShuffleGenerator: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
