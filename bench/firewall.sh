@@ -144,7 +144,7 @@ restore=$(median <"$WORK/restore.us")
 printf '\n%-58s %10s\n' "firewall apply: $forwards forwards + $floating floating IPs" "median ms"
 printf '%-58s %10s\n' "nft -f, one transaction, first load ($rules rules)" "$nft_first"
 printf '%-58s %10s\n' "nft -f, one transaction, replacing the table" "$nft_reload"
-printf '%-58s %10s\n' "vmctl applier (check, diff, sysctls, addresses, apply)" "$applier"
+printf '%-58s %10s\n' "vmctl applier (list, nft -f, sysctls, addresses, diff)" "$applier"
 printf '%-58s %10s\n' "iptables, one call per rule ($calls calls)" "$iptables_seq"
 printf '%-58s %10s\n' "iptables-restore, one call (reference)" "$restore"
 awk -v a="$iptables_seq" -v b="$nft_first" -v c="$applier" 'BEGIN {
