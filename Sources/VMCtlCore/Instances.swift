@@ -153,6 +153,8 @@ public struct Instances {
         // domain start would wait for it): done once the guest is powering on, seconds before its first
         // DHCP request, so the pin overlaps the boot instead of delaying it.
         _ = try networks.pin(mac: mac, name: spec.name, on: network.name)
+        // The new guest joins its security groups' member sets.
+        try reconcileFirewall()
         rollback.commit()
         return try summary(of: domain)
     }
@@ -250,8 +252,17 @@ public struct Instances {
             }
         }
         releaseLeases(leases)
+        // Its forwards and floating IP must stop pointing at an address the next VM may get.
+        try reconcileFirewall()
         // The log is named after the VM: a new VM of the same name must not continue the old one's log.
         if session.isLocal, let log = document.serialLogPath { unlink(log) }
+    }
+
+    /// Re-applies the firewall where vmctl can (the libvirt host); a remote host keeps its rules until
+    /// vmctl runs there.
+    func reconcileFirewall() throws {
+        guard session.isLocal else { return }
+        try Firewall(session: session).reconcile()
     }
 
     /// A VM whose disk is the base of linked clones must keep that disk unchanged: refuse what would write it.
