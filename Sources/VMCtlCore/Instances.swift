@@ -153,6 +153,7 @@ public struct Instances {
         // domain start would wait for it): done once the guest is powering on, seconds before its first
         // DHCP request, so the pin overlaps the boot instead of delaying it.
         _ = try networks.pin(mac: mac, name: spec.name, on: network.name)
+        rollback.add { networks.unpin(macs: [mac], on: network.name) }
         // The new guest joins its security groups' member sets.
         try reconcileFirewall()
         rollback.commit()

@@ -85,6 +85,7 @@ public struct Networks: Sendable {
     /// of the same address makes libvirt refuse, and the next one is tried.
     func pin(mac: String, name: String, on networkName: String) throws -> IPv4Address {
         let network = try lookup(networkName)
+        var lastError: LibvirtError?
         for _ in 0..<8 {
             let document = try NetworkDocument(xml: network.xml(inactive: true))
             guard let ip = document.ipv4, let range = ip.dhcpRange,
@@ -97,15 +98,20 @@ public struct Networks: Sendable {
                 throw VMCtlError("network '\(networkName)' has no free address left in \(range.start)-\(range.end)")
             }
             let host = NetworkDocument.DHCPHost(mac: mac, address: free.description, name: name)
+            // The VM is new, so an entry with its name is stale (a VM deleted while this network was
+            // away); dnsmasq would refuse two entries for one name.
+            let stale = ip.hosts.filter { $0.name == name }
+            if !stale.isEmpty { unpin(macs: stale.map { $0.mac.lowercased() }, on: networkName) }
             do {
                 try network.update(.addLast, section: .ipDHCPHost, xml: XMLWriter.render(host.element),
                                    try network.isActive ? [.live, .config] : [.config])
                 return free
             } catch let error as LibvirtError where error.isOperationInvalid || error.message.contains("existing dhcp host") {
+                lastError = error
                 continue
             }
         }
-        throw VMCtlError("cannot pin an address for '\(name)' on '\(networkName)': too many concurrent changes, try again")
+        throw VMCtlError("cannot pin an address for '\(name)' on '\(networkName)': \(lastError?.message ?? "too many concurrent changes")")
     }
 
     /// Removes the host entries of these MACs (the VM is gone); missing entries or networks are fine.
@@ -204,6 +210,9 @@ public struct Networks: Sendable {
         }
         if try network.isActive { try libvirt("cannot stop network '\(name)'") { try network.destroy() } }
         try libvirt("cannot delete network '\(name)'") { try network.undefine() }
+        try ControlStore(session: session).update { state in
+            for index in state.routers.indices { state.routers[index].networks.removeAll { $0 == name } }
+        }
         try Firewall(session: session).reconcile()
     }
 

@@ -57,17 +57,25 @@ enum Harness {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: repositoryRoot + "/scripts/outside")
         process.arguments = arguments
+        process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
         return process
     }
 
+    /// Stops a background helper started with `startOutside`. SIGKILL, because a child started from a
+    /// test's worker thread inherits a blocked SIGTERM.
+    static func stop(_ process: Process) {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// Guest networks in these tests live in 10.0.0.0/8 inside libvirtd's namespace, whose only way out
+    /// is the veth to the neighbour namespace, which routes nowhere.
     static func isOnVMCtlNetwork(_ address: String) -> Bool {
-        guard let ip = IPv4Address(address), let network = Networks.defaultDocument().ipv4,
-              let base = IPv4Address(network.address) else { return false }
-        let mask: UInt32 = ~0 << (32 - UInt32(network.prefix))
-        return ip.value & mask == base.value & mask
+        guard let ip = IPv4Address(address), let tests = IPv4Subnet("10.0.0.0/8") else { return false }
+        return tests.contains(ip)
     }
 
     static func domainExists(_ name: String) throws -> Bool { try virsh("dominfo", name).status == 0 }

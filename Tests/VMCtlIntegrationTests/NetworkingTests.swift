@@ -10,18 +10,21 @@ struct NetworkingTests {
     static let outsideAddress = "198.51.100.2"
     static let key = SSHKeyStore().privateKeyPath
 
-    /// A web server on the neighbour host that answers with the address the request came from.
+    /// A server on the neighbour host that answers with the address the connection came from.
     static func startEchoServer(port: Int) throws -> Process {
-        try Harness.startOutside(["socat", "-T5", "TCP-LISTEN:\(port),reuseaddr,fork",
-                                  "SYSTEM:printf 'HTTP/1.0 200 OK\\r\\n\\r\\n%s' \"$SOCAT_PEERADDR\""])
+        // socat strips quotes from its address, so the reply is written by a script of its own.
+        let script = FileManager.default.temporaryDirectory.appendingPathComponent("vmctl-echo-peer.sh").path
+        try "#!/bin/sh\necho \"$SOCAT_PEERADDR\"\n".write(toFile: script, atomically: true, encoding: .utf8)
+        return try Harness.startOutside(["socat", "-T5", "TCP-LISTEN:\(port),reuseaddr,fork", "SYSTEM:sh \(script)"])
     }
 
     /// What the neighbour host sees as the guest's source address.
     static func sourceSeenOutside(from vm: String, port: Int) throws -> String {
-        var seen = try Harness.vmctl("ssh", vm, "--", "wget -qO- -T 3 http://\(outsideAddress):\(port)/")
-        for _ in 0..<20 where seen.status != 0 {
+        let command = "echo | nc -w 3 \(outsideAddress) \(port)"
+        var seen = try Harness.vmctl("ssh", vm, "--", command)
+        for _ in 0..<20 where seen.trimmed.isEmpty {
             Thread.sleep(forTimeInterval: 0.2)
-            seen = try Harness.vmctl("ssh", vm, "--", "wget -qO- -T 3 http://\(outsideAddress):\(port)/")
+            seen = try Harness.vmctl("ssh", vm, "--", command)
         }
         return seen.trimmed
     }
@@ -31,20 +34,23 @@ struct NetworkingTests {
     }
 
     @Test func natPortForwardsAndFloatingIPsFollowTheConnectivityTable() throws {
-        let vm = "nw-a"
+        let vm = "nw-a", network = "nw-nat"
         try Harness.removeIfPresent(vm)
+        _ = try? Harness.vmctl("net", "delete", network, "--force")
         let echo = try Self.startEchoServer(port: 9000)
         defer {
-            echo.terminate()
+            Harness.stop(echo)
             _ = try? Harness.vmctl("delete", vm)
-            _ = try? Harness.outside("ip", "route", "del", "10.77.0.0/24")
+            _ = try? Harness.vmctl("net", "delete", network, "--force")
+            _ = try? Harness.outside("ip", "route", "del", "10.83.0.0/24")
         }
-        #expect(try Harness.vmctl("create", vm, "--start").status == 0)
+        #expect(try Harness.vmctl("net", "create", network, "--subnet", "10.83.0.0/24").status == 0)
+        #expect(try Harness.vmctl("create", vm, "--network", network, "--start").status == 0)
         let address = try Harness.vmctl("ip", vm, "--wait", "90").trimmed
 
         // NAT: out through the host; nothing in, neither from outside nor from the host itself.
         #expect(try Self.sourceSeenOutside(from: vm, port: 9000) == Self.hostAddress)
-        #expect(try Harness.outside("ip", "route", "replace", "10.77.0.0/24", "via", Self.hostAddress).status == 0)
+        #expect(try Harness.outside("ip", "route", "replace", "10.83.0.0/24", "via", Self.hostAddress).status == 0)
         #expect(try Self.answersFromOutside("http://\(address)/").status != 0)
         #expect(try Harness.host("curl", "-s", "-m", "3", "http://\(address)/").status != 0)
         #expect(try Harness.httpGet(address).stdout.contains(">\(vm)<"), "vmctl's management group must still reach it")
@@ -116,7 +122,7 @@ struct NetworkingTests {
         let opAddress = try Harness.vmctl("ip", "nw-op", "--wait", "90").trimmed
         #expect(try Harness.vmctl("ip", "nw-calc", "--wait", "90").status == 0)
 
-        let fromCalc = { try Harness.vmctl("ssh", "nw-calc", "--", "wget -qO- -T 3 http://\(opAddress)/") }
+        let fromCalc = { try Harness.vmctl("ssh", "nw-calc", "--", "timeout 5 wget -qO- http://\(opAddress)/") }
         #expect(try fromCalc().status != 0, "networks without a router must not reach each other")
         #expect(try Harness.vmctl("router", "create", "nw-r1").status == 0)
         #expect(try Harness.vmctl("router", "add", "nw-r1", "nw-ops").status == 0)
@@ -166,8 +172,9 @@ struct NetworkingTests {
         listener.arguments = ["socat", "TCP-LISTEN:2399,reuseaddr", "-"]
         listener.standardInput = Pipe()
         listener.standardOutput = FileHandle.nullDevice
+        listener.standardError = FileHandle.nullDevice
         try listener.run()
-        defer { listener.terminate() }
+        defer { Harness.stop(listener) }
         var inUse = try Harness.vmctl("forward", "add", vm, "--host-port", "2399", "--guest-port", "22")
         for _ in 0..<20 where !inUse.stderr.contains("listening socket") {
             Thread.sleep(forTimeInterval: 0.1)

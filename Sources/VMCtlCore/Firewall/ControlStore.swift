@@ -74,8 +74,10 @@ public struct ControlStore {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let json = String(decoding: try encoder.encode(state), as: UTF8.self)
+        // Redefining keeps the object: libvirt refuses a second network of that name with another UUID.
+        let existing = try? session.connection.lookupNetwork(name: Self.networkName).uuid
         let document = NetworkDocument(
-            name: Self.networkName,
+            name: Self.networkName, uuid: existing,
             metadata: [XML.Element("\(VMCtlNames.metadataPrefix):control", attributes: [
                 ("xmlns:\(VMCtlNames.metadataPrefix)", VMCtlNames.metadataNamespace), ("version", "1"),
             ], text: json)],

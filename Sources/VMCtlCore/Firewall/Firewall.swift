@@ -12,6 +12,10 @@ public struct Firewall {
             // The table lives on the libvirt host; vmctl must run there (a remote firewall agent is future work).
             throw VMCtlError("the firewall is applied on the libvirt host: run this vmctl command on \(session.uri)'s host")
         }
+        // One at a time on this host: two applies interleaving their address changes would trip on each
+        // other ("address already assigned"), and the later state must win.
+        let lock = try HostLock.acquire("firewall")
+        defer { lock.release() }
         let state = try FirewallStateBuilder(session: session).gather()
         return try FirewallApplier.apply(state)
     }

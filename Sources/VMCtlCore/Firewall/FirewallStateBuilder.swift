@@ -47,7 +47,11 @@ public struct FirewallStateBuilder {
         return FirewallState(
             networks: networks.sorted { $0.name < $1.name }, forwards: forwards.sorted { ($0.vm, $0.name) < ($1.vm, $1.name) },
             floatingIPs: floatingIPs.sorted { $0.address.value < $1.address.value }, securityGroups: control.effectiveGroups,
-            guests: guests.sorted { $0.vm < $1.vm }, routers: control.routers,
+            guests: guests.sorted { $0.vm < $1.vm },
+            // A router keeps its place when a network it joined is deleted; the firewall ignores the gap.
+            routers: control.routers.map { router in
+                Router(name: router.name, networks: router.networks.filter { name in networks.contains { $0.name == name } })
+            },
             managementGroup: session.isLocal ? ManagementGroup.gid : nil)
     }
 }
