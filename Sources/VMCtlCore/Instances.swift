@@ -110,7 +110,7 @@ public struct Instances {
         let rollback = Rollback()
         defer { rollback.unwind() }
         let mac = Networks.newMAC()
-        _ = try networks.pin(mac: mac, name: spec.name, on: network.name)
+        _ = try networks.pin(mac: mac, name: spec.name, on: network.name, requested: spec.address)
         rollback.add { networks.unpin(macs: [mac], on: network.name) }
         let rootName = VMCtlNames.rootVolume(of: spec.name)
         let root = try makeRoot(rootName, image)
@@ -122,11 +122,12 @@ public struct Instances {
                                       sshKeys: sshKeys, runCommands: spec.runCommands)
         rollback.add { try seedVolume.delete() }
 
-        let metadata = InstanceMetadata(
+        var metadata = InstanceMetadata(
             image: image.name, flavor: spec.flavor, instanceID: instanceID, hostname: spec.name,
             accelerator: accelerator.domainType == "kvm" ? "kvm" : "tcg",
             created: ISO8601DateFormatter().string(from: Date()),
             volumes: ["root": rootName, "seed": seedName], sshKeys: spec.sshAuthorizedKeys)
+        metadata.lab = spec.lab
         let document = DomainDocument(
             type: accelerator.domainType == "kvm" ? .kvm : .qemu,
             name: spec.name,

@@ -14,6 +14,8 @@ public struct FloatingIPPool: Codable, Sendable, Equatable {
     public var interface: String
     public var range: IPv4Range
     public var allocations: [Allocation]
+    /// The lab (fleet files) that created the pool; nil for pools made by hand.
+    public var lab: String? = nil
 }
 
 /// Objects that belong to no single VM or network: floating IP pools, security groups, routers.
