@@ -125,10 +125,14 @@ public final class FleetApplier: @unchecked Sendable {
             prepare(actions, session: session)
         }
         // Domains: deletions first (sequential, quick), then every member in parallel.
-        for action in plan.actions where action.kind == .domain && (action.operation == .delete || action.operation == .replace) {
-            attempt(Self.label(action)) {
-                try deleteDomain(action.name, releasing: action.update.releaseFloatingIP, session: try session(action.uri))
-                emit(Self.label(action), action.operation == .delete ? .done : .progress, "deleted")
+        let deletions = plan.actions.filter { $0.kind == .domain && ($0.operation == .delete || $0.operation == .replace) }
+        runParallel(deletions) { action in
+            self.attempt(Self.label(action)) {
+                let session = try self.session(action.uri)
+                // A network made again has already taken its replaced domains with it.
+                guard (try? Instances(session: session).domain(named: action.name)) != nil || action.operation == .delete else { return }
+                try self.deleteDomain(action.name, releasing: action.update.releaseFloatingIP, session: session)
+                self.emit(Self.label(action), action.operation == .delete ? .done : .progress, "deleted")
             }
         }
         let work = plan.actions.filter { action in
@@ -305,9 +309,10 @@ public final class FleetApplier: @unchecked Sendable {
             }
             if member.state == .running {
                 let address = try waitReady(member, session: session)
-                if problems.isEmpty {
-                    let what = action.operation == .unchanged ? "ready" : "\(action.operation == .update ? "updated" : "created"), ready"
-                    emit(subject, .done, "\(what) (\(address), \(member.readiness.map(\.description).joined(separator: ", ")))")
+                // Unchanged members are only checked: nothing to report when they are ready.
+                if problems.isEmpty && action.operation != .unchanged {
+                    let what = action.operation == .update ? "updated" : (action.operation == .replace ? "made again" : "created")
+                    emit(subject, .done, "\(what), ready (\(address), \(member.readiness.map(\.description).joined(separator: ", ")))")
                 }
             } else if problems.isEmpty {
                 emit(subject, .done, action.operation == .update ? "updated" : "created (stopped)")
