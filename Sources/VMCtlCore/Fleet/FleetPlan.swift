@@ -371,7 +371,7 @@ public enum FleetPlanner {
     public static func destroy(lab labName: String, state: FleetObserved) -> [FleetAction] {
         var actions: [FleetAction] = []
         let uri = state.uri
-        for domain in state.domains where domain.lab?.name == labName {
+        for domain in state.domains.sorted(by: { $0.name < $1.name }) where domain.lab?.name == labName {
             var action = FleetAction(kind: .domain, name: domain.name, uri: uri, operation: .delete)
             if let floating = state.floatingIP(of: domain.name) { action.update.releaseFloatingIP = floating.address }
             actions.append(action)
