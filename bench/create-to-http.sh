@@ -293,7 +293,12 @@ cd "$REPO_DIR"
 virsh_ version >/dev/null 2>&1 || die "libvirtd does not answer; run scripts/bootstrap-host.sh"
 command -v genisoimage >/dev/null || die "genisoimage is missing (scripts/bootstrap-host.sh installs it)"
 log "building the release binary"
-swift build -c release >/dev/null
+# Quiet when it works; its output explains a failure (often: sources edited
+# during the build).
+if ! build_log=$(swift build -c release 2>&1); then
+  printf '%s\n' "$build_log" >&2
+  die "swift build -c release failed"
+fi
 virsh_ vol-info "$IMAGE_VOL" --pool "$POOL" >/dev/null 2>&1 ||
   die "image volume $IMAGE_VOL is not in pool $POOL (create a tiny VM with vmctl once)"
 virsh_ net-info "$TUNED_NET" >/dev/null 2>&1 || die "network $TUNED_NET does not exist (vmctl creates it)"

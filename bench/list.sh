@@ -35,7 +35,12 @@ die() { printf 'list: error: %s\n' "$*" >&2; exit 1; }
 cd "$REPO_DIR"
 virsh -c "$URI" version >/dev/null 2>&1 || die "libvirtd does not answer; run scripts/bootstrap-host.sh"
 echo "building the release binary" >&2
-swift build -c release >/dev/null
+# Quiet when it works; its output explains a failure (often: sources edited
+# during the build).
+if ! build_log=$(swift build -c release 2>&1); then
+  printf '%s\n' "$build_log" >&2
+  die "swift build -c release failed"
+fi
 # Fail here, with the tool's own message, rather than inside hyperfine.
 "$VMCTL" list --json >/dev/null
 virsh -c "$URI" list --all >/dev/null

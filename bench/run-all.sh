@@ -10,5 +10,8 @@ readonly BENCH_DIR
 echo "== bench/list.sh"
 "$BENCH_DIR/list.sh"
 echo
+echo "== bench/firewall.sh"
+"$BENCH_DIR/firewall.sh"
+echo
 echo "== bench/create-to-http.sh"
 "$BENCH_DIR/create-to-http.sh"

@@ -95,6 +95,7 @@ public struct Clones {
         let domain = try libvirt("cannot define VM '\(name)'") { try session.connection.defineDomain(xml: document.xml) }
         rollback.add { try domain.undefine(.everything) }
         if start { try libvirt("cannot start VM '\(name)'") { try domain.start() } }
+        try instances.reconcileFirewall()
         rollback.commit()
         return try instances.summary(of: domain)
     }

@@ -110,8 +110,6 @@ public struct Instances {
         let rollback = Rollback()
         defer { rollback.unwind() }
         let mac = Networks.newMAC()
-        _ = try networks.pin(mac: mac, name: spec.name, on: network.name, requested: spec.address)
-        rollback.add { networks.unpin(macs: [mac], on: network.name) }
         let rootName = VMCtlNames.rootVolume(of: spec.name)
         let root = try makeRoot(rootName, image)
         rollback.add { try root.delete() }
@@ -144,11 +142,20 @@ public struct Instances {
             interfaces: [.init(network: network.name, mac: mac)],
             serialLogPath: VMCtlNames.serialLog(of: spec.name))
         let domain = try libvirt("cannot define VM '\(spec.name)'") { try session.connection.defineDomain(xml: document.xml) }
-        rollback.add { try domain.undefine(.everything) }
+        rollback.add {
+            if (try? domain.isActive) == true { try? domain.destroy() }
+            try domain.undefine(.everything)
+        }
         if start {
             if let message = accelerator.notice { notice(message) }
             try libvirt("cannot start VM '\(spec.name)'") { try domain.start() }
         }
+        // Pinning restarts the network's dnsmasq (~0.4 s; libvirt also holds the network meanwhile, so a
+        // domain start would wait for it): done once the guest is powering on, seconds before its first
+        // DHCP request, so the pin overlaps the boot instead of delaying it.
+        _ = try networks.pin(mac: mac, name: spec.name, on: network.name, requested: spec.address)
+        // The new guest joins its security groups' member sets.
+        try reconcileFirewall()
         rollback.commit()
         return try summary(of: domain)
     }
@@ -246,6 +253,17 @@ public struct Instances {
             }
         }
         releaseLeases(leases)
+        // Its forwards and floating IP must stop pointing at an address the next VM may get.
+        try reconcileFirewall()
+        // The log is named after the VM: a new VM of the same name must not continue the old one's log.
+        if session.isLocal, let log = document.serialLogPath { unlink(log) }
+    }
+
+    /// Re-applies the firewall where vmctl can (the libvirt host); a remote host keeps its rules until
+    /// vmctl runs there.
+    func reconcileFirewall() throws {
+        guard session.isLocal else { return }
+        try Firewall(session: session).reconcile()
     }
 
     /// A VM whose disk is the base of linked clones must keep that disk unchanged: refuse what would write it.

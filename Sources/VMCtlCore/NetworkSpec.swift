@@ -150,14 +150,10 @@ public struct NetworkMetadata: Sendable, Equatable {
         self.lab = lab
     }
 
-    /// How libvirt forwards for each mode.
-    static func libvirtForward(for mode: NetworkMode) -> NetworkDocument.ForwardMode? {
-        switch mode {
-        case .nat: .nat
-        case .routed: .route
-        case .isolated: nil
-        }
-    }
+    /// Every mode is a libvirt `open` network: libvirt routes and adds no firewall rules of its own
+    /// (its NAT networks' FORWARD REJECT rules cannot be overridden from another table), and vmctl's
+    /// table makes the mode: masquerade for nat, group-filtered routing for routed, nothing out for isolated.
+    static func libvirtForward(for mode: NetworkMode) -> NetworkDocument.ForwardMode? { .open }
 
     public var element: XML.Element {
         let prefix = VMCtlNames.metadataPrefix

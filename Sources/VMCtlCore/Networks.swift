@@ -5,7 +5,7 @@ import LibvirtXML
 /// vmctl's view of libvirt networks. Every network vmctl makes is tuned for fast, reliable DHCP:
 /// the bridge forwards at once (STP off, no forward delay) and dnsmasq hands out an address without
 /// first pinging it (`no-ping`), which otherwise adds seconds per guest and loses some under load.
-public struct Networks {
+public struct Networks: Sendable {
     let session: Session
 
     public init(session: Session) { self.session = session }
@@ -31,10 +31,32 @@ public struct Networks {
             }
             try? network.setAutostart(true)
         }
+        try upgradeForwardMode(of: network)
         if try !network.isActive {
             try libvirt("cannot start network '\(name)'") { try network.start() }
+            try Firewall(session: session).reconcile()
         }
         return network
+    }
+
+    /// Networks made by earlier vmctl versions used libvirt's own NAT; vmctl's firewall needs them `open`.
+    /// The definition is changed at once; a running network is restarted when no running VM uses it.
+    func upgradeForwardMode(of network: Network) throws {
+        var document = try NetworkDocument(xml: network.xml(inactive: true))
+        guard let metadata = NetworkMetadata(document: document),
+              document.forward != NetworkMetadata.libvirtForward(for: metadata.mode) else { return }
+        document.forward = NetworkMetadata.libvirtForward(for: metadata.mode)
+        try libvirt("cannot update network '\(network.name)'") { _ = try session.connection.defineNetwork(xml: document.xml) }
+        guard try network.isActive else { return }
+        let running = try session.connection.listAllDomains([.active]).contains { domain in
+            (try? DomainDocument(xml: domain.xml()))?.interfaces.contains { $0.network == network.name } ?? false
+        }
+        if running { return }
+        try libvirt("cannot restart network '\(network.name)'") {
+            try network.destroy()
+            try network.start()
+        }
+        try Firewall(session: session).reconcile()
     }
 
     /// Checks a network exists without creating or starting anything (for validation before changes).
@@ -146,7 +168,9 @@ public struct Networks {
         do {
             try network.setAutostart(true)
             if start { try libvirt("cannot start network '\(spec.name)'") { try network.start() } }
+            try Firewall(session: session).reconcile()
         } catch {
+            if (try? network.isActive) == true { try? network.destroy() }
             try? network.undefine()
             throw error
         }
@@ -200,12 +224,14 @@ public struct Networks {
         }
         if try network.isActive { try libvirt("cannot stop network '\(name)'") { try network.destroy() } }
         try libvirt("cannot delete network '\(name)'") { try network.undefine() }
+        try Firewall(session: session).reconcile()
     }
 
     public func start(_ name: String) throws {
         let network = try lookup(name)
         guard try !network.isActive else { throw VMCtlError("network '\(name)' is already active") }
         try libvirt("cannot start network '\(name)'") { try network.start() }
+        try Firewall(session: session).reconcile()
     }
 
     public func stop(_ name: String) throws {

@@ -12,7 +12,7 @@ struct FloatingIPPoolCreate: ParsableCommand {
 
     func validate() throws {
         try ResourceName.validate(name, kind: "pool")
-        try InterfaceName.validate(interface)
+        try InterfaceName.validate(interface, kind: "interface")
         _ = try IPv4Range(parsing: range, what: "address range")
     }
 

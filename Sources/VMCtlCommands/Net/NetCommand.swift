@@ -4,7 +4,7 @@ struct NetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "net",
         abstract: "Manage networks: NAT, routed or isolated, each with fast DHCP.",
-        subcommands: [NetCreate.self, NetList.self, NetInfo.self, NetDelete.self, NetStart.self, NetStop.self])
+        subcommands: [NetCreate.self, NetList.self, NetInfo.self, NetDelete.self, NetStart.self, NetStop.self, NetReconcile.self])
 }
 
 /// Arguments naming an existing network.

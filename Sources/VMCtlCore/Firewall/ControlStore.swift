@@ -76,12 +76,14 @@ public struct ControlStore {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let json = String(decoding: try encoder.encode(state), as: UTF8.self)
-        let document = NetworkDocument(
+        var document = NetworkDocument(
             name: Self.networkName,
             metadata: [XML.Element("\(VMCtlNames.metadataPrefix):control", attributes: [
                 ("xmlns:\(VMCtlNames.metadataPrefix)", VMCtlNames.metadataNamespace), ("version", "1"),
             ], text: json)],
             forward: nil, bridgeName: "vmctl-ctl0", ipv4: nil)
+        // Redefining keeps the network's UUID: libvirt refuses a definition of the same name with another one.
+        document.uuid = try? session.connection.lookupNetwork(name: Self.networkName).uuid
         try libvirt("cannot save vmctl's control state") { _ = try session.connection.defineNetwork(xml: document.xml) }
     }
 }

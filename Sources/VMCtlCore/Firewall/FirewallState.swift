@@ -12,15 +12,19 @@ public struct FirewallState: Codable, Sendable, Equatable {
     /// Guests with their addresses and groups (a guest in no group is in `default`).
     public var guests: [Guest]
     public var routers: [Router]
+    /// Group id whose sockets may reach guests on nat networks (vmctl's management channel); nil: none.
+    public var managementGroup: UInt32?
 
     public init(networks: [NetworkRules] = [], forwards: [PortForward] = [], floatingIPs: [FloatingIPBinding] = [],
-                securityGroups: [SecurityGroup] = [], guests: [Guest] = [], routers: [Router] = []) {
+                securityGroups: [SecurityGroup] = [], guests: [Guest] = [], routers: [Router] = [],
+                managementGroup: UInt32? = nil) {
         self.networks = networks
         self.forwards = forwards
         self.floatingIPs = floatingIPs
         self.securityGroups = securityGroups
         self.guests = guests
         self.routers = routers
+        self.managementGroup = managementGroup
     }
 }
 

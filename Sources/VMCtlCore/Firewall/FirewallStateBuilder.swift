@@ -47,6 +47,7 @@ public struct FirewallStateBuilder {
         return FirewallState(
             networks: networks.sorted { $0.name < $1.name }, forwards: forwards.sorted { ($0.vm, $0.name) < ($1.vm, $1.name) },
             floatingIPs: floatingIPs.sorted { $0.address.value < $1.address.value }, securityGroups: control.effectiveGroups,
-            guests: guests.sorted { $0.vm < $1.vm }, routers: control.routers)
+            guests: guests.sorted { $0.vm < $1.vm }, routers: control.routers,
+            managementGroup: session.isLocal ? ManagementGroup.gid : nil)
     }
 }

@@ -12,7 +12,7 @@ public struct FloatingIPs {
 
     public func createPool(name: String, interface: String, range rangeText: String, lab: String? = nil) throws -> FloatingIPPool {
         try ResourceName.validate(name, kind: "pool")
-        try InterfaceName.validate(interface)
+        try InterfaceName.validate(interface, kind: "interface")
         let range = try IPv4Range(parsing: rangeText, what: "address range")
         guard range.count <= 65536 else { throw VMCtlError("address range \(range) is too large (at most 65536 addresses)") }
         if session.isLocal, if_nametoindex(interface) == 0 {
@@ -136,21 +136,5 @@ public struct FloatingIPs {
     static func parse(_ text: String) throws -> IPv4Address {
         guard let address = IPv4Address(text) else { throw VMCtlError("invalid floating IP '\(ResourceName.printable(text))'") }
         return address
-    }
-}
-
-/// Linux interface names: 1-15 characters from a safe set.
-public enum InterfaceName {
-    public static func validate(_ name: String) throws {
-        guard (1...15).contains(name.utf8.count),
-              name.utf8.allSatisfy({ $0.isASCIIAlphanumeric || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") })
-        else { throw VMCtlError("invalid interface name '\(ResourceName.printable(name))'") }
-    }
-}
-
-extension UInt8 {
-    var isASCIIAlphanumeric: Bool {
-        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(self) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(self)
-            || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self)
     }
 }

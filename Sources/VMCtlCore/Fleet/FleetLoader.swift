@@ -151,7 +151,7 @@ public enum FleetLoader {
             let fields = try spec.mapping(allowed: ["interface", "range"])
             let interfaceNode = try fields.required("interface")
             let interface = try interfaceNode.string()
-            try interfaceNode.checked { try InterfaceName.validate(interface) }
+            try interfaceNode.checked { try InterfaceName.validate(interface, kind: "interface") }
             let rangeNode = try fields.required("range")
             let range = try rangeNode.checked { try IPv4Range(parsing: try rangeNode.string(), what: "address range") }
             lab.pools.append(FleetPool(name: name, uri: uri, interface: interface, range: range, origin: document.origin))

@@ -1,0 +1,24 @@
+import ArgumentParser
+import VMCtlCore
+
+struct NetReconcile: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reconcile",
+        abstract: "Re-apply vmctl's firewall from its state and report what was out of place.",
+        discussion: "The libvirt network hook installed by the bootstrap runs this whenever a network starts.")
+
+    @Flag(help: "Print nothing when nothing needed fixing.") var quiet = false
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let report = try Firewall(session: connection.session()).reconcile()
+        if output.json { return try Output.json(report) }
+        if report.fixes.isEmpty {
+            if !quiet { Output.line("firewall in place (\(report.rules) rules, \(report.elements) set elements): nothing to fix") }
+            return
+        }
+        for fix in report.fixes { Output.line("fixed: \(fix)") }
+        Output.line("firewall applied (\(report.rules) rules, \(report.elements) set elements)")
+    }
+}

@@ -1,0 +1,270 @@
+import Foundation
+import Testing
+@testable import VMCtlCore
+
+/// The rendered rules loaded into a real kernel and exercised with real connections — all inside
+/// network namespaces these tests create (`vmctl-fwtest-PID-…`) and delete again. Nothing is sent outside
+/// them: the "outside" host is one of these namespaces too. Needs root, `ip`, `nft` and `socat`.
+@Suite(.serialized, .enabled(if: FirewallLab.available, "needs root, ip, nft and socat"))
+struct FirewallNamespaceTests {
+    typealias F = FirewallFixtures
+
+    /// Every feature's rules load, list back, and re-applying them finds nothing to fix.
+    @Test func fullStateLoadsListsBackAndReappliesWithoutDrift() throws {
+        let lab = try FirewallLab("load")
+        defer { lab.tearDown() }
+        let host = try lab.namespace("h")
+        try lab.run(["ip", "-n", host, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p"])
+        try lab.run(["ip", "-n", host, "link", "set", "eth0", "up"])
+
+        let script = try FirewallRenderer.render(F.full)
+        try FirewallApplier.check(script, namespace: host)
+        let first = try FirewallApplier.apply(F.full, namespace: host)
+        #expect(!first.tableExisted && first.drifted && first.differences == ["table ip vmctl was missing"])
+        #expect(first.addressesAdded == ["198.51.100.50/32 on eth0"])
+        #expect(first.sysctlsSet.contains("net.ipv4.ip_forward=1"))
+        #expect(first.rules > 20 && first.elements > 10)
+
+        let listed = try #require(try FirewallApplier.liveTable(namespace: host))
+        for line in ["dnat ip to ip daddr . tcp dport map @pf_tcp", "fib daddr type local dnat ip to tcp dport map @pf_any_tcp",
+                     "snat to ip saddr . oifname map @fip_snat", "ip saddr @nat_subnets oifname != @bridges masquerade",
+                     "type filter hook forward priority filter; policy accept;", "ip daddr @sg_1_members jump sg_1"] {
+            #expect(listed.contains(line), "missing from the live table: \(line)")
+        }
+        let addresses = try lab.output(["ip", "-n", host, "-4", "address", "show", "dev", "eth0"])
+        #expect(addresses.contains("198.51.100.50/32") && addresses.contains("eth0:vmctl"))
+
+        let again = try FirewallApplier.apply(F.full, namespace: host)
+        #expect(again.tableExisted && !again.fixedAnything, "unexpected fixes: \(again.fixes)")
+        #expect(again.rules == first.rules && again.elements == first.elements)
+
+        // A hand-made change is drift, and reconcile reports and undoes it.
+        try lab.run(["ip", "netns", "exec", host, "nft", "delete", "element", "ip", "vmctl", "pf_any_tcp", "{ 2222 }"])
+        try lab.run(["ip", "netns", "exec", host, "nft", "add", "rule", "ip", "vmctl", "forward", "accept"])
+        let fixed = try FirewallApplier.apply(F.full, namespace: host)
+        #expect(fixed.drifted)
+        #expect(fixed.differences == ["map pf_any_tcp: 1 element missing", "chain forward: rules differed (5 live, 4 desired)"])
+
+        // A broken script is refused and changes nothing.
+        #expect(throws: VMCtlError.self) { try FirewallApplier.check("table ip vmctl { chain c { bogus } }", namespace: host) }
+        #expect(throws: VMCtlError.self) {
+            try FirewallApplier.apply(script: "table ip vmctl {}\ndelete table ip vmctl\ntable ip vmctl { chain c { bogus } }",
+                                      floating: [], sysctls: [], namespace: host)
+        }
+        #expect(try FirewallApplier.apply(F.full, namespace: host).fixedAnything == false)
+
+        try FirewallApplier.remove(namespace: host)
+        #expect(try FirewallApplier.liveTable(namespace: host) == nil)
+        #expect(try !lab.output(["ip", "-n", host, "-4", "address", "show", "dev", "eth0"]).contains("198.51.100.50"))
+    }
+
+    /// A host namespace with a NAT bridge (two guests), a routed bridge (one guest) and an uplink to an
+    /// outside namespace; forwards, a floating IP, security groups and a router, checked with socat/ping.
+    @Test func rulesBehave() throws {
+        let lab = try FirewallLab("net")
+        defer { lab.tearDown() }
+        let host = try lab.namespace("h"), outside = try lab.namespace("o")
+        let g1 = try lab.namespace("g1"), g2 = try lab.namespace("g2"), g3 = try lab.namespace("g3")
+
+        try lab.link(host, "up0", "198.51.100.1/24", peer: outside, "eth0", "198.51.100.2/24")
+        try lab.bridge(host, "fwbr0", "10.99.0.1/24")
+        try lab.bridge(host, "fwbr1", "10.98.0.1/24")
+        try lab.guest(g1, "10.99.0.10/24", gateway: "10.99.0.1", bridge: "fwbr0", host: host, port: "p10")
+        try lab.guest(g2, "10.99.0.11/24", gateway: "10.99.0.1", bridge: "fwbr0", host: host, port: "p11")
+        try lab.guest(g3, "10.98.0.5/24", gateway: "10.98.0.1", bridge: "fwbr1", host: host, port: "p5")
+        // The outside host can route to both guest subnets through the host: only the firewall stops it.
+        try lab.run(["ip", "-n", outside, "route", "add", "10.99.0.0/24", "via", "198.51.100.1"])
+        try lab.run(["ip", "-n", outside, "route", "add", "10.98.0.0/24", "via", "198.51.100.1"])
+
+        for (ns, name) in [(g1, "g1"), (g2, "g2"), (g3, "g3")] {
+            for port in [22, 80, 81] { try lab.listen(ns, port: port, reply: "\(name)-\(port)") }
+        }
+        try lab.listen(outside, port: 9000, reply: "outside")
+
+        let nat = NetworkRules(name: "fwnet", bridge: "fwbr0", subnet: F.net("10.99.0.0/24"), gateway: F.ip("10.99.0.1"), mode: .nat)
+        let routed = NetworkRules(name: "fwlab", bridge: "fwbr1", subnet: F.net("10.98.0.0/24"), gateway: F.ip("10.98.0.1"), mode: .routed)
+        let web = SecurityGroup(name: "web", rules: [
+            .init(id: "http", proto: .tcp, ports: 80...80, remote: nil),
+            .init(id: "ping", proto: .icmp, ports: nil, remote: nil),
+        ])
+        var state = FirewallState(
+            networks: [nat, routed],
+            forwards: [
+                PortForward(name: "ssh", vm: "g1", proto: .tcp, hostAddress: nil, hostPort: 2222,
+                            guestAddress: F.ip("10.99.0.10"), guestPort: 22, network: "fwnet"),
+                PortForward(name: "local", vm: "g1", proto: .tcp, hostAddress: F.ip("127.0.0.1"), hostPort: 8080,
+                            guestAddress: F.ip("10.99.0.10"), guestPort: 80, network: "fwnet"),
+            ],
+            floatingIPs: [FloatingIPBinding(address: F.ip("198.51.100.50"), interface: "up0", vm: "g2",
+                                            guestAddress: F.ip("10.99.0.11"), network: "fwnet")],
+            securityGroups: [web],
+            guests: [
+                Guest(vm: "g1", address: F.ip("10.99.0.10"), network: "fwnet", groups: []),
+                Guest(vm: "g2", address: F.ip("10.99.0.11"), network: "fwnet", groups: ["web"]),
+                Guest(vm: "g3", address: F.ip("10.98.0.5"), network: "fwlab", groups: ["web"]),
+            ],
+            routers: [Router(name: "r1", networks: ["fwnet", "fwlab"])])
+        let report = try FirewallApplier.apply(state, namespace: host)
+        #expect(report.addressesAdded == ["198.51.100.50/32 on up0"])
+        try lab.waitForListeners()
+
+        // Port forward from outside; an unforwarded port and the guest's own address stay closed.
+        #expect(try lab.connect(outside, "198.51.100.1:2222") == "g1-22 from 198.51.100.2")
+        #expect(try lab.connect(outside, "198.51.100.1:2223") == nil)
+        #expect(try lab.connect(outside, "10.99.0.10:22") == nil)
+        #expect(try lab.connect(outside, "198.51.100.1:8080") == nil, "bound to 127.0.0.1: host only")
+        // From the host itself, on loopback and on its own address; source is the gateway.
+        #expect(try lab.connect(host, "127.0.0.1:2222") == "g1-22 from 10.99.0.1")
+        #expect(try lab.connect(host, "127.0.0.1:8080") == "g1-80 from 10.99.0.1")
+        #expect(try lab.connect(host, "198.51.100.1:2222") == "g1-22 from 10.99.0.1")
+        // Hairpin: a sibling guest through the host's address.
+        #expect(try lab.connect(g2, "198.51.100.1:2222") == "g1-22 from 10.99.0.1")
+        // Masquerade outward.
+        #expect(try lab.connect(g1, "198.51.100.2:9000") == "outside from 198.51.100.1")
+
+        // Floating IP: inbound subject to the groups, outbound with the floating address, host answers ARP.
+        #expect(try lab.connect(outside, "198.51.100.50:80") == "g2-80 from 198.51.100.2")
+        #expect(try lab.connect(outside, "198.51.100.50:81") == nil)
+        #expect(try lab.connect(outside, "198.51.100.50:22") == nil)
+        #expect(lab.ping(outside, "198.51.100.50"))
+        #expect(try lab.connect(g2, "198.51.100.2:9000") == "outside from 198.51.100.50")
+        #expect(try lab.connect(host, "198.51.100.50:80") == "g2-80 from 10.99.0.1")
+
+        // Routed network: reachable directly, unmasqueraded, but only where its groups allow.
+        #expect(try lab.connect(outside, "10.98.0.5:80") == "g3-80 from 198.51.100.2")
+        #expect(try lab.connect(outside, "10.98.0.5:81") == nil)
+        #expect(try lab.connect(g3, "198.51.100.2:9000") == "outside from 10.98.0.5")
+        // Router: g1 (nat network, group default) reaches g3 where g3's groups allow, unmasqueraded.
+        #expect(try lab.connect(g1, "10.98.0.5:80") == "g3-80 from 10.99.0.10")
+        #expect(try lab.connect(g1, "10.98.0.5:81") == nil)
+        // g3 → g1: g1 is in default, which admits only default's members; g3 is not one.
+        #expect(try lab.connect(g3, "10.99.0.10:22") == nil)
+
+        // Rules name bridges, not interface indexes: a bridge made anew (libvirt's net-destroy + net-start)
+        // is covered without re-applying.
+        try lab.run(["ip", "-n", host, "link", "del", "fwbr0"])
+        try lab.bridge(host, "fwbr0", "10.99.0.1/24")
+        for port in ["p10", "p11"] { try lab.run(["ip", "-n", host, "link", "set", port, "master", "fwbr0"]) }
+        #expect(try lab.connect(outside, "198.51.100.1:2222") == "g1-22 from 198.51.100.2")
+        #expect(try lab.connect(outside, "10.99.0.10:22") == nil)
+        #expect(try lab.connect(g1, "198.51.100.2:9000") == "outside from 198.51.100.1")
+
+        // Without the router, the networks do not reach each other; without the binding, the floating
+        // address goes away.
+        state.routers = []
+        state.floatingIPs = []
+        let second = try FirewallApplier.apply(state, namespace: host)
+        #expect(second.addressesRemoved == ["198.51.100.50/32 on up0"])
+        #expect(second.differences.contains("map fip_dnat: 1 element missing") == false)
+        #expect(second.differences.contains("map fip_dnat: 1 element extra"))
+        #expect(try lab.connect(g1, "10.98.0.5:80") == nil)
+        #expect(try lab.connect(outside, "198.51.100.50:80") == nil)
+        #expect(try lab.connect(g2, "198.51.100.2:9000") == "outside from 198.51.100.1")
+        #expect(try !lab.output(["ip", "-n", host, "-4", "address", "show", "dev", "up0"]).contains("198.51.100.50"))
+        // The rest still works.
+        #expect(try lab.connect(outside, "198.51.100.1:2222") == "g1-22 from 198.51.100.2")
+    }
+}
+
+/// Namespaces, links and listeners of one test, all removed by `tearDown`.
+final class FirewallLab: @unchecked Sendable {
+    static var available: Bool {
+        getuid() == 0 && ["ip", "nft", "socat", "ping"].allSatisfy { tool in
+            ["/usr/sbin", "/usr/bin", "/sbin", "/bin"].contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(tool)") }
+        }
+    }
+
+    let prefix: String
+    private var namespaces: [String] = []
+    private var listeners: [(namespace: String, port: Int, process: Process)] = []
+
+    init(_ name: String) throws {
+        prefix = "vmctl-fwtest-\(getpid())-\(name)"
+    }
+
+    /// Creates namespace PREFIX-NAME with loopback up.
+    func namespace(_ name: String) throws -> String {
+        let full = "\(prefix)-\(name)"
+        _ = try? run(["ip", "netns", "del", full])  // a leftover of a killed run
+        try run(["ip", "netns", "add", full])
+        namespaces.append(full)
+        try run(["ip", "-n", full, "link", "set", "lo", "up"])
+        return full
+    }
+
+    func link(_ a: String, _ aName: String, _ aAddress: String, peer b: String, _ bName: String, _ bAddress: String) throws {
+        try run(["ip", "-n", a, "link", "add", aName, "type", "veth", "peer", "name", bName, "netns", b])
+        try run(["ip", "-n", a, "address", "add", aAddress, "dev", aName])
+        try run(["ip", "-n", b, "address", "add", bAddress, "dev", bName])
+        try run(["ip", "-n", a, "link", "set", aName, "up"])
+        try run(["ip", "-n", b, "link", "set", bName, "up"])
+    }
+
+    func bridge(_ ns: String, _ name: String, _ address: String) throws {
+        try run(["ip", "-n", ns, "link", "add", name, "type", "bridge", "stp_state", "0", "forward_delay", "0"])
+        try run(["ip", "-n", ns, "address", "add", address, "dev", name])
+        try run(["ip", "-n", ns, "link", "set", name, "up"])
+    }
+
+    /// A guest namespace whose eth0 is plugged into `bridge` of `host` through port `port`.
+    func guest(_ ns: String, _ address: String, gateway: String, bridge: String, host: String, port: String) throws {
+        try run(["ip", "-n", host, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", ns])
+        try run(["ip", "-n", host, "link", "set", port, "master", bridge])
+        try run(["ip", "-n", host, "link", "set", port, "up"])
+        try run(["ip", "-n", ns, "address", "add", address, "dev", "eth0"])
+        try run(["ip", "-n", ns, "link", "set", "eth0", "up"])
+        try run(["ip", "-n", ns, "route", "add", "default", "via", gateway])
+    }
+
+    /// A TCP server in `ns` that answers every connection with "REPLY from PEER".
+    func listen(_ ns: String, port: Int, reply: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["ip", "netns", "exec", ns, "socat", "TCP-LISTEN:\(port),fork,reuseaddr",
+                             "SYSTEM:echo \(reply) from $SOCAT_PEERADDR"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        listeners.append((ns, port, process))
+    }
+
+    /// Waits (at most 5 s) until every listener accepts connections.
+    func waitForListeners() throws {
+        let deadline = Date().addingTimeInterval(5)
+        for listener in listeners {
+            while try !output(["ip", "netns", "exec", listener.namespace, "ss", "-Hltn", "sport = :\(listener.port)"]).contains(":\(listener.port)") {
+                guard Date() < deadline else { throw VMCtlError("listener on port \(listener.port) in \(listener.namespace) did not start") }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+        }
+    }
+
+    /// The first line a TCP connection from `ns` to `target` receives, or nil when it cannot connect.
+    func connect(_ ns: String, _ target: String) throws -> String? {
+        let result = try FirewallHost.execute(
+            ["ip", "netns", "exec", ns, "socat", "-T", "2", "STDIO", "TCP:\(target),connect-timeout=0.7"], input: "")
+        guard result.status == 0 else { return nil }
+        return result.output.split(separator: "\n").first.map(String.init)
+    }
+
+    func ping(_ ns: String, _ target: String) -> Bool {
+        (try? FirewallHost.execute(["ip", "netns", "exec", ns, "ping", "-c", "1", "-W", "1", target], input: nil).status) == 0
+    }
+
+    @discardableResult
+    func run(_ argv: [String]) throws -> String { try ProcessRunner.run(argv[0], Array(argv.dropFirst())) }
+
+    func output(_ argv: [String]) throws -> String { try run(argv) }
+
+    func tearDown() {
+        // SIGKILL: a child started from a dispatch thread inherits its blocked signals, SIGTERM included.
+        for listener in listeners where listener.process.isRunning {
+            kill(listener.process.processIdentifier, SIGKILL)
+            listener.process.waitUntilExit()
+        }
+        listeners = []
+        for ns in namespaces.reversed() { _ = try? run(["ip", "netns", "del", ns]) }
+        namespaces = []
+    }
+}
