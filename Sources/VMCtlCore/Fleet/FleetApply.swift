@@ -68,6 +68,9 @@ public final class FleetApplier: @unchecked Sendable {
     private let started = ContinuousClock.now
     private let lock = NSLock()
     private var failures: [FleetFailure] = []
+    /// Changes that re-apply the firewall run one at a time: two reconciles at once race on the host's
+    /// addresses and rules. Boots and readiness waits, the long part, stay parallel.
+    private let changing = NSLock()
 
     public init(lab: FleetLab, sessions: [String: Session], options: FleetApplyOptions, report: @escaping FleetReporter) {
         self.lab = lab
@@ -131,7 +134,7 @@ public final class FleetApplier: @unchecked Sendable {
                 let session = try self.session(action.uri)
                 // A network made again has already taken its replaced domains with it.
                 guard (try? Instances(session: session).domain(named: action.name)) != nil || action.operation == .delete else { return }
-                try self.deleteDomain(action.name, releasing: action.update.releaseFloatingIP, session: session)
+                try self.changing.withLock { try self.deleteDomain(action.name, releasing: action.update.releaseFloatingIP, session: session) }
                 self.emit(Self.label(action), action.operation == .delete ? .done : .progress, "deleted")
             }
         }
@@ -252,6 +255,10 @@ public final class FleetApplier: @unchecked Sendable {
         for kind in [FleetKind.router, .securityGroup, .floatingIPPool, .network] {
             for action in actions where action.kind == kind && action.operation == .delete {
                 attempt(Self.label(action)) {
+                    // A router left joining a deleted network would make every later firewall apply fail.
+                    if kind == .network, let router = try Routers(session: session).list().first(where: { $0.networks.contains(action.name) }) {
+                        throw VMCtlError("not deleted: router '\(router.name)' still joins it")
+                    }
                     try deleteObject(action, session: session)
                     emit(Self.label(action), .done, "deleted")
                 }
@@ -328,9 +335,11 @@ public final class FleetApplier: @unchecked Sendable {
         removeOrphanPins(of: member, session: session)
         emit(member.name, .progress, "creating (\(FleetPlanner.memberSummary(member)))")
         let storage = Storage(session: session)
-        _ = try instances.create(try member.instanceSpec(lab: lab.name), start: false) { image in
-            if image == TinyImage.name { return try TinyImage.ensure(in: storage, notice: { _ in }) }
-            return try storage.image(named: image).info
+        _ = try changing.withLock {
+            try instances.create(try member.instanceSpec(lab: lab.name), start: false) { image in
+                if image == TinyImage.name { return try TinyImage.ensure(in: storage, notice: { _ in }) }
+                return try storage.image(named: image).info
+            }
         }
         // Groups, forwards and the floating IP are in place before the guest boots.
         var first = FleetDomainUpdate()
@@ -347,10 +356,10 @@ public final class FleetApplier: @unchecked Sendable {
         let name = member.name
         let instances = Instances(session: session)
         func step(_ body: () throws -> Void) {
-            do { try body() } catch { problems.append((error as? VMCtlError)?.description ?? "\(error)") }
+            do { try changing.withLock { try body() } } catch { problems.append((error as? VMCtlError)?.description ?? "\(error)") }
         }
         if let resize = update.resize {
-            let changes = try instances.resize(name, resize, restart: update.restart)
+            let changes = try changing.withLock { try instances.resize(name, resize, restart: update.restart) }
             emit(name, .progress, "resized: " + changes.map { "\($0.resource) \($0.from) → \($0.to)" }.joined(separator: ", "))
         }
         for forward in update.removeForwards { step { try PortForwards(session: session).remove(vm: name, name: forward) } }
