@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -24,7 +25,10 @@ let package = Package(
         .target(name: "CSystem"),
         .target(
             name: "VMCtlCore",
-            dependencies: ["Libvirt", "LibvirtXML", "CSystem", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "Libvirt", "LibvirtXML", "CSystem", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+            ],
             resources: [.copy("Resources/tiny-image")]
         ),
         .target(

@@ -12,6 +12,7 @@ public struct VMCtl: ParsableCommand {
             NetCommand.self, ForwardCommand.self, FloatingIPCommand.self, SecurityGroupCommand.self, RouterCommand.self,
             List.self, Info.self, IP.self, Console.self, SSH.self,
             SnapshotCommand.self,
+            Plan.self, Apply.self, Destroy.self, Status.self,
         ]
     )
 

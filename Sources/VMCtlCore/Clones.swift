@@ -87,6 +87,7 @@ public struct Clones {
         metadata.hostname = name
         metadata.created = ISO8601DateFormatter().string(from: Date())
         metadata.volumes = ["root": rootName, "seed": seedName]
+        metadata.lab = nil  // a clone is the user's, not the lab's: a lab never deletes what it did not create
         var document = try Self.cloneDocument(
             of: sourceDocument, name: name, metadata: metadata,
             replacing: [sourceRootName: rootName, sourceMetadata.volumes["seed"] ?? "": seedName])

@@ -19,6 +19,8 @@ public struct InstanceMetadata: Sendable, Equatable {
     public var forwards: [ForwardRule] = []
     /// Security groups the VM is in (none: the `default` group).
     public var securityGroups: [String] = []
+    /// The lab (fleet files) that created the VM and owns it; nil for VMs made by hand.
+    public var lab: LabOwnership?
 
     public init(image: String, flavor: String?, instanceID: String, hostname: String,
                 accelerator: String, created: String, volumes: [String: String], sshKeys: [String] = []) {
@@ -61,6 +63,7 @@ public struct InstanceMetadata: Sendable, Equatable {
             ]))
         }
         for group in securityGroups { root.append(XML.Element("\(prefix)security-group", text: group)) }
+        if let lab { root.append(XML.Element("\(prefix)lab", attributes: [("name", lab.name), ("digest", lab.digest)])) }
         return root
     }
 
@@ -85,11 +88,25 @@ public struct InstanceMetadata: Sendable, Equatable {
                                hostPort: hostPort, guestPort: guestPort)
         }
         securityGroups = element.all(prefix + "security-group").map(\.text)
+        lab = element.first(prefix + "lab").flatMap { lab in
+            lab[attribute: "name"].map { LabOwnership(name: $0, digest: lab[attribute: "digest"] ?? "") }
+        }
     }
 
     public init?(domain: DomainDocument) {
         guard let element = domain.metadata(namespaceURI: VMCtlNames.metadataNamespace) else { return nil }
         self.init(element: element)
+    }
+}
+
+/// Which lab owns an object, and (for VMs) a digest of what the lab asked for that cannot change in place.
+public struct LabOwnership: Codable, Sendable, Equatable {
+    public var name: String
+    public var digest: String
+
+    public init(name: String, digest: String = "") {
+        self.name = name
+        self.digest = digest
     }
 }
 

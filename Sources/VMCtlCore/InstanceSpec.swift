@@ -18,6 +18,10 @@ public struct InstanceSpec: Codable, Sendable, Equatable {
     public var accel: AcceleratorPreference
     /// Commands the guest runs once, on its first boot (NoCloud `runcmd`).
     public var runCommands: [String]
+    /// A fixed address on the network (nil: the first free one of its DHCP range).
+    public var address: IPv4Address? = nil
+    /// The lab that creates this VM (fleet files): recorded in its metadata as its owner.
+    public var lab: LabOwnership? = nil
 
     public init(
         name: String, image: String = InstanceSpec.defaultImage, flavor: String? = nil,

@@ -120,11 +120,12 @@ public struct Instances {
                                       sshKeys: sshKeys, runCommands: spec.runCommands)
         rollback.add { try seedVolume.delete() }
 
-        let metadata = InstanceMetadata(
+        var metadata = InstanceMetadata(
             image: image.name, flavor: spec.flavor, instanceID: instanceID, hostname: spec.name,
             accelerator: accelerator.domainType == "kvm" ? "kvm" : "tcg",
             created: ISO8601DateFormatter().string(from: Date()),
             volumes: ["root": rootName, "seed": seedName], sshKeys: spec.sshAuthorizedKeys)
+        metadata.lab = spec.lab
         let document = DomainDocument(
             type: accelerator.domainType == "kvm" ? .kvm : .qemu,
             name: spec.name,
@@ -152,7 +153,7 @@ public struct Instances {
         // Pinning restarts the network's dnsmasq (~0.4 s; libvirt also holds the network meanwhile, so a
         // domain start would wait for it): done once the guest is powering on, seconds before its first
         // DHCP request, so the pin overlaps the boot instead of delaying it.
-        _ = try networks.pin(mac: mac, name: spec.name, on: network.name)
+        _ = try networks.pin(mac: mac, name: spec.name, on: network.name, requested: spec.address)
         rollback.add { networks.unpin(macs: [mac], on: network.name) }
         // The new guest joins its security groups' member sets.
         try reconcileFirewall()

@@ -37,6 +37,8 @@ public struct NetworkSpec: Codable, Sendable, Equatable {
     public var mode: NetworkMode
     /// DNS domain guests resolve each other in (default: the network's name).
     public var domain: String
+    /// The lab (fleet files) that creates and owns the network.
+    public var lab: String? = nil
 
     /// Builds a spec from user text, filling in OpenStack-like defaults: the gateway is the subnet's
     /// first address and DHCP hands out the rest.
@@ -119,7 +121,7 @@ public struct NetworkSpec: Codable, Sendable, Equatable {
         return "vm-" + String(String(hash, radix: 16).prefix(8))
     }
 
-    public var metadata: NetworkMetadata { NetworkMetadata(mode: mode) }
+    public var metadata: NetworkMetadata { NetworkMetadata(mode: mode, lab: lab) }
 
     /// The libvirt definition: tuned for fast DHCP (STP off, no forward delay, dnsmasq no-ping).
     public var document: NetworkDocument {
@@ -140,8 +142,13 @@ public struct NetworkSpec: Codable, Sendable, Equatable {
 /// What vmctl records in a network's `<metadata>`.
 public struct NetworkMetadata: Sendable, Equatable {
     public var mode: NetworkMode
+    /// The lab that created the network (fleet files); nil for networks made by hand.
+    public var lab: String?
 
-    public init(mode: NetworkMode) { self.mode = mode }
+    public init(mode: NetworkMode, lab: String? = nil) {
+        self.mode = mode
+        self.lab = lab
+    }
 
     /// Every mode is a libvirt `open` network: libvirt routes and adds no firewall rules of its own
     /// (its NAT networks' FORWARD REJECT rules cannot be overridden from another table), and vmctl's
@@ -152,13 +159,15 @@ public struct NetworkMetadata: Sendable, Equatable {
         let prefix = VMCtlNames.metadataPrefix
         return XML.Element("\(prefix):network", attributes: [
             ("xmlns:\(prefix)", VMCtlNames.metadataNamespace), ("version", "1"),
-        ], children: [.element(XML.Element("\(prefix):mode", text: mode.rawValue))])
+        ], children: [.element(XML.Element("\(prefix):mode", text: mode.rawValue))]
+            + (lab.map { [.element(XML.Element("\(prefix):lab", text: $0))] } ?? []))
     }
 
     public init?(document: NetworkDocument) {
         guard let element = document.metadata(namespaceURI: VMCtlNames.metadataNamespace) else { return nil }
         let prefix = element.name.split(separator: ":").dropLast().first.map { "\($0):" } ?? ""
         // Networks made before modes were recorded are vmctl's default NAT network.
-        self.init(mode: element.first(prefix + "mode").flatMap { NetworkMode(rawValue: $0.text) } ?? .nat)
+        self.init(mode: element.first(prefix + "mode").flatMap { NetworkMode(rawValue: $0.text) } ?? .nat,
+                  lab: element.first(prefix + "lab")?.text)
     }
 }

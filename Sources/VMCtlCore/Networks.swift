@@ -81,9 +81,9 @@ public struct Networks: Sendable {
     }
 
     /// Reserves an address for `mac` (a DHCP host entry, live and persistent), so forwards and floating IPs
-    /// keep pointing at the VM. The first free address of the DHCP range is taken; a concurrent reservation
-    /// of the same address makes libvirt refuse, and the next one is tried.
-    func pin(mac: String, name: String, on networkName: String) throws -> IPv4Address {
+    /// keep pointing at the VM. The first free address of the DHCP range is taken (or `requested`, which may lie
+    /// anywhere in the subnet); a concurrent reservation of the same address makes libvirt refuse, and the next one is tried.
+    func pin(mac: String, name: String, on networkName: String, requested: IPv4Address? = nil) throws -> IPv4Address {
         let network = try lookup(networkName)
         var lastError: LibvirtError?
         for _ in 0..<8 {
@@ -94,6 +94,15 @@ public struct Networks: Sendable {
             }
             let taken = Set(document.ipv4?.hosts.compactMap { IPv4Address($0.address) } ?? [])
                 .union(((try? network.dhcpLeases()) ?? []).filter { $0.mac != mac }.compactMap { IPv4Address($0.address) })
+            if let requested {
+                try Self.check(requested, on: networkName, ip: ip, taken: taken)
+                let host = NetworkDocument.DHCPHost(mac: mac, address: requested.description, name: name)
+                try libvirt("cannot pin \(requested) for '\(name)' on '\(networkName)'") {
+                    try network.update(.addLast, section: .ipDHCPHost, xml: XMLWriter.render(host.element),
+                                       try network.isActive ? [.live, .config] : [.config])
+                }
+                return requested
+            }
             guard let free = (start.value...end.value).lazy.map(IPv4Address.init(value:)).first(where: { !taken.contains($0) }) else {
                 throw VMCtlError("network '\(networkName)' has no free address left in \(range.start)-\(range.end)")
             }
@@ -112,6 +121,17 @@ public struct Networks: Sendable {
             }
         }
         throw VMCtlError("cannot pin an address for '\(name)' on '\(networkName)': \(lastError?.message ?? "too many concurrent changes")")
+    }
+
+    /// A requested address must be a host address of the network, not its gateway, and not held by another host.
+    static func check(_ address: IPv4Address, on networkName: String, ip: NetworkDocument.IPv4, taken: Set<IPv4Address>) throws {
+        guard let gateway = IPv4Address(ip.address) else { return }
+        let subnet = IPv4Subnet(address: gateway, prefix: ip.prefix)
+        guard subnet.contains(address), address.value >= subnet.first.value, address.value <= subnet.last.value else {
+            throw VMCtlError("address \(address) is not a host address of network '\(networkName)' (\(subnet))")
+        }
+        guard address != gateway else { throw VMCtlError("address \(address) is the gateway of network '\(networkName)'") }
+        guard !taken.contains(address) else { throw VMCtlError("address \(address) on network '\(networkName)' is already taken") }
     }
 
     /// Removes the host entries of these MACs (the VM is gone); missing entries or networks are fine.

@@ -12,15 +12,19 @@ struct SnapshotCreate: ParsableCommand {
             """)
 
     @OptionGroup var vm: VMName
-    @Argument(help: "The snapshot's name (letters, digits, '-').") var snapshot: String
+    @Argument(help: "The snapshot's name (letters, digits, '-').") var snapshot: String?
+    @Option(help: ArgumentHelp("Snapshot every VM of the lab in these files instead (then give only the snapshot's name).", valueName: "path"))
+    var lab: [String] = []
     @Option(help: "A description kept with the snapshot.") var description: String?
     @Flag(help: "Leave the RAM out (on a running VM this makes an external snapshot).") var diskOnly = false
     @OptionGroup var output: OutputOptions
     @OptionGroup var connection: ConnectionOptions
 
-    func validate() throws { try ResourceName.validate(snapshot, kind: "snapshot") }
+    func validate() throws { try ResourceName.validate(try LabSnapshot.name(vm: vm.name, snapshot: snapshot, lab: lab), kind: "snapshot") }
 
     func run() throws {
+        if !lab.isEmpty { return try LabSnapshot.run(.create, name: vm.name, paths: lab, connection: connection) }
+        guard let snapshot else { throw ValidationError("give the VM's name and the snapshot's name") }
         let snapshots = Snapshots(session: try connection.session(), notice: Output.notice)
         let info = try snapshots.create(vm: vm.name, name: snapshot, description: description, diskOnly: diskOnly)
         if output.json { return try Output.json(info) }

@@ -14,6 +14,8 @@ public struct FloatingIPPool: Codable, Sendable, Equatable {
     public var interface: String
     public var range: IPv4Range
     public var allocations: [Allocation]
+    /// The lab (fleet files) that created the pool; nil for pools made by hand.
+    public var lab: String? = nil
 }
 
 /// Objects that belong to no single VM or network: floating IP pools, security groups, routers.
@@ -74,14 +76,14 @@ public struct ControlStore {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let json = String(decoding: try encoder.encode(state), as: UTF8.self)
-        // Redefining keeps the object: libvirt refuses a second network of that name with another UUID.
-        let existing = try? session.connection.lookupNetwork(name: Self.networkName).uuid
-        let document = NetworkDocument(
-            name: Self.networkName, uuid: existing,
+        var document = NetworkDocument(
+            name: Self.networkName,
             metadata: [XML.Element("\(VMCtlNames.metadataPrefix):control", attributes: [
                 ("xmlns:\(VMCtlNames.metadataPrefix)", VMCtlNames.metadataNamespace), ("version", "1"),
             ], text: json)],
             forward: nil, bridgeName: "vmctl-ctl0", ipv4: nil)
+        // Redefining keeps the network's UUID: libvirt refuses a definition of the same name with another one.
+        document.uuid = try? session.connection.lookupNetwork(name: Self.networkName).uuid
         try libvirt("cannot save vmctl's control state") { _ = try session.connection.defineNetwork(xml: document.xml) }
     }
 }

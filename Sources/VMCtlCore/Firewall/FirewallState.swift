@@ -182,6 +182,8 @@ public struct SecurityGroup: Codable, Sendable, Equatable {
 
     public var name: String
     public var rules: [Rule]
+    /// The lab (fleet files) that created the group; nil for groups made by hand.
+    public var lab: String? = nil
 
     public init(name: String, rules: [Rule]) {
         self.name = name
@@ -214,6 +216,8 @@ public struct Guest: Codable, Sendable, Equatable {
 public struct Router: Codable, Sendable, Equatable {
     public var name: String
     public var networks: [String]
+    /// The lab (fleet files) that created the router; nil for routers made by hand.
+    public var lab: String? = nil
 
     public init(name: String, networks: [String]) {
         self.name = name

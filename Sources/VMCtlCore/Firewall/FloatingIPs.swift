@@ -10,7 +10,7 @@ public struct FloatingIPs {
         self.store = ControlStore(session: session)
     }
 
-    public func createPool(name: String, interface: String, range rangeText: String) throws -> FloatingIPPool {
+    public func createPool(name: String, interface: String, range rangeText: String, lab: String? = nil) throws -> FloatingIPPool {
         try ResourceName.validate(name, kind: "pool")
         try InterfaceName.validate(interface, kind: "interface")
         let range = try IPv4Range(parsing: rangeText, what: "address range")
@@ -27,7 +27,7 @@ public struct FloatingIPs {
             if let clash = state.pools.first(where: { $0.range.contains(range.start) || $0.range.contains(range.end) || range.contains($0.range.start) }) {
                 throw VMCtlError("address range \(range) overlaps pool '\(clash.name)' (\(clash.range))")
             }
-            let pool = FloatingIPPool(name: name, interface: interface, range: range, allocations: [])
+            let pool = FloatingIPPool(name: name, interface: interface, range: range, allocations: [], lab: lab)
             state.pools.append(pool)
             return pool
         }

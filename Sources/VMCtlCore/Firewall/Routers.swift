@@ -8,11 +8,12 @@ public struct Routers {
         self.store = ControlStore(session: session)
     }
 
-    public func create(_ name: String) throws -> Router {
+    public func create(_ name: String, lab: String? = nil) throws -> Router {
         try ResourceName.validate(name, kind: "router")
         return try store.update { state in
             if state.routers.contains(where: { $0.name == name }) { throw VMCtlError.alreadyExists("router", name) }
-            let router = Router(name: name, networks: [])
+            var router = Router(name: name, networks: [])
+            router.lab = lab
             state.routers.append(router)
             return router
         }

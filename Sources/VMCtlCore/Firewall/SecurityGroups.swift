@@ -8,11 +8,12 @@ public struct SecurityGroups {
         self.store = ControlStore(session: session)
     }
 
-    public func create(_ name: String) throws -> SecurityGroup {
+    public func create(_ name: String, lab: String? = nil) throws -> SecurityGroup {
         try ResourceName.validate(name, kind: "security group")
         return try store.update { state in
             if state.effectiveGroups.contains(where: { $0.name == name }) { throw VMCtlError.alreadyExists("security group", name) }
-            let group = SecurityGroup(name: name, rules: [])
+            var group = SecurityGroup(name: name, rules: [])
+            group.lab = lab
             state.securityGroups.append(group)
             return group
         }

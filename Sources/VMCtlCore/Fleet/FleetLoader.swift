@@ -1,0 +1,445 @@
+import Foundation
+
+/// Reads fleet files into a `FleetLab`, strictly: unknown keys, wrong types, duplicate names, two members
+/// claiming one address, more members than a network holds, and references to nothing the lab defines are
+/// errors naming the file, the line and the key path. References to objects that may already exist on the
+/// host (a network made by hand, the `default` group) are checked by the plan, against what is there.
+public enum FleetLoader {
+    public static let version = 1
+
+    /// Loads the files and folders named (folders: every `.yaml`/`.yml` file in them, recursively, by name),
+    /// following the Lab document's `include`. Exactly one Lab document must be among them.
+    public static func load(paths: [String], defaultURI: String) throws -> FleetLab {
+        guard !paths.isEmpty else { throw VMCtlError("give the lab's files or folders (e.g. labs/calculator.yaml)") }
+        var queue: [String] = []
+        for path in paths { queue += try files(at: path, from: nil) }
+        var seen: Set<String> = []
+        var documents: [FleetNode] = []
+        var index = 0
+        var labDocument: FleetNode?
+        var readFiles: [String] = []
+        while index < queue.count {
+            let absolute = queue[index]
+            index += 1
+            guard seen.insert(absolute).inserted else { continue }
+            let shown = display(absolute)
+            readFiles.append(shown)
+            let text: String
+            do {
+                text = try String(contentsOfFile: absolute, encoding: .utf8)
+            } catch {
+                throw VMCtlError("\(shown): cannot read the file: \(error.localizedDescription)")
+            }
+            for document in try FleetYAML.documents(text: text, file: shown) {
+                if case .scalar = document.node, document.node.tagName == .null { continue }  // an empty document
+                let header = try document.mapping(allowed: ["version", "kind", "name", "uri", "spec"])
+                let versionNode = try header.required("version")
+                let version = try versionNode.int()
+                guard version == Self.version else {
+                    throw versionNode.error("unsupported version \(version) (this vmctl reads version \(Self.version))")
+                }
+                let kindNode = try header.required("kind")
+                let kindText = try kindNode.string()
+                guard let kind = FleetKind(rawValue: kindText) else {
+                    throw kindNode.error("unknown kind '\(ResourceName.printable(kindText))' (expected one of: \(FleetKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+                if kind == .lab {
+                    if let labDocument {
+                        throw document.error("a second Lab document (the first is at \(labDocument.origin)); a lab is one Lab document and the files it names")
+                    }
+                    labDocument = document
+                    let spec = try header["spec"]?.mapping(allowed: ["include", "description"])
+                    _ = try spec?["description"]?.string()
+                    for (position, include) in try (spec?["include"]?.sequenceOrSingle() ?? []).enumerated() {
+                        let relative = try include.string()
+                        let base = (absolute as NSString).deletingLastPathComponent
+                        do {
+                            queue += try files(at: relative, from: base)
+                        } catch let failure as VMCtlError {
+                            throw include.error("\(failure.description) (include[\(position)])")
+                        }
+                    }
+                }
+                documents.append(document)
+            }
+        }
+        guard let labDocument else {
+            throw VMCtlError("\(readFiles.joined(separator: ", ")): no Lab document: a lab is named by one document with 'kind: Lab' (see labs/)")
+        }
+        let labHeader = try labDocument.mapping(allowed: ["version", "kind", "name", "uri", "spec"])
+        let labName = try labHeader.required("name").name(kind: "lab")
+        let labURI = try labHeader["uri"].map(uri) ?? defaultURI
+        var lab = FleetLab(name: labName, origin: labDocument.origin, files: readFiles, defaultURI: labURI)
+        for document in documents where document.path.isEmpty {
+            try parse(document, into: &lab)
+        }
+        try validate(lab)
+        return lab
+    }
+
+    // MARK: Files
+
+    /// The fleet files at `path` (a file, or a folder's `.yaml`/`.yml` files recursively), absolute.
+    static func files(at path: String, from base: String?) throws -> [String] {
+        let absolute: String
+        if path.hasPrefix("/") {
+            absolute = path
+        } else {
+            absolute = ((base ?? FileManager.default.currentDirectoryPath) as NSString).appendingPathComponent(path)
+        }
+        let standardized = (absolute as NSString).standardizingPath
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: standardized, isDirectory: &isDirectory) else {
+            throw VMCtlError("\(display(standardized)): no such file or folder")
+        }
+        guard isDirectory.boolValue else { return [standardized] }
+        guard let enumerator = FileManager.default.enumerator(atPath: standardized) else { return [] }
+        var found: [String] = []
+        while let entry = enumerator.nextObject() as? String {
+            if entry.hasSuffix(".yaml") || entry.hasSuffix(".yml") { found.append((standardized as NSString).appendingPathComponent(entry)) }
+        }
+        return found.sorted()
+    }
+
+    /// A path as errors show it: relative to the working directory when inside it.
+    static func display(_ absolute: String) -> String {
+        let cwd = (FileManager.default.currentDirectoryPath as NSString).standardizingPath
+        if absolute.hasPrefix(cwd + "/") { return String(absolute.dropFirst(cwd.count + 1)) }
+        return absolute
+    }
+
+    static func uri(_ node: FleetNode) throws -> String {
+        let text = try node.string()
+        guard let url = URL(string: text), url.scheme != nil, !text.contains(where: { $0.isWhitespace }) else {
+            throw node.error("invalid libvirt URI '\(ResourceName.printable(text))' (e.g. qemu:///system, qemu+ssh://host/system)")
+        }
+        return text
+    }
+
+    // MARK: Documents
+
+    static func parse(_ document: FleetNode, into lab: inout FleetLab) throws {
+        let header = try document.mapping(allowed: ["version", "kind", "name", "uri", "spec"])
+        let kind = FleetKind(rawValue: try header.required("kind").string())!
+        if kind == .lab { return }
+        let nameNode = try header.required("name")
+        let uri = try header["uri"].map(uri) ?? lab.defaultURI
+        let spec = try header.required("spec")
+        switch kind {
+        case .lab:
+            return
+        case .network:
+            let name = try nameNode.name(kind: "network")
+            lab.networks.append(try network(name: name, spec: spec, uri: uri, lab: lab.name, origin: document.origin))
+        case .router:
+            let name = try nameNode.name(kind: "router")
+            let fields = try spec.mapping(allowed: ["networks"])
+            let networks = try (fields["networks"]?.sequence() ?? []).map { FleetReference(name: try $0.name(kind: "network"), origin: $0.origin) }
+            lab.routers.append(FleetRouter(name: name, uri: uri, networks: networks, origin: document.origin))
+        case .securityGroup:
+            let name = try nameNode.name(kind: "security group")
+            let fields = try spec.mapping(allowed: ["rules"])
+            var rules: [FleetRule] = []
+            var origins: [FleetOrigin] = []
+            for ruleNode in try fields["rules"]?.sequence() ?? [] {
+                rules.append(try rule(ruleNode))
+                origins.append(ruleNode.origin)
+            }
+            lab.securityGroups.append(FleetSecurityGroup(name: name, uri: uri, rules: rules, ruleOrigins: origins, origin: document.origin))
+        case .floatingIPPool:
+            let name = try nameNode.name(kind: "pool")
+            let fields = try spec.mapping(allowed: ["interface", "range"])
+            let interfaceNode = try fields.required("interface")
+            let interface = try interfaceNode.string()
+            try interfaceNode.checked { try InterfaceName.validate(interface, kind: "interface") }
+            let rangeNode = try fields.required("range")
+            let range = try rangeNode.checked { try IPv4Range(parsing: try rangeNode.string(), what: "address range") }
+            lab.pools.append(FleetPool(name: name, uri: uri, interface: interface, range: range, origin: document.origin))
+        case .domain:
+            let name = try nameNode.name(kind: "VM")
+            lab.members += try members(name: name, spec: spec, uri: uri, document: document)
+        }
+    }
+
+    static func network(name: String, spec: FleetNode, uri: String, lab: String, origin: FleetOrigin) throws -> FleetNetwork {
+        let fields = try spec.mapping(allowed: ["subnet", "gateway", "dhcp", "mode", "domain"])
+        let subnetNode = try fields.required("subnet")
+        let subnet = try subnetNode.string()
+        _ = try subnetNode.checked { try NetworkSpec.parseSubnet(subnet) }
+        let gateway = try fields["gateway"]?.string()
+        if let node = fields["gateway"], let gateway, IPv4Address(gateway) == nil { throw node.error("invalid gateway '\(gateway)': not an IPv4 address") }
+        let dhcp = try fields["dhcp"]?.string()
+        if let node = fields["dhcp"], let dhcp { _ = try node.checked { try IPv4Range(parsing: dhcp, what: "DHCP range") } }
+        var mode = NetworkMode.nat
+        if let node = fields["mode"] {
+            let text = try node.string()
+            guard let parsed = NetworkMode(rawValue: text) else { throw node.error("invalid mode '\(text)': use nat, routed or isolated") }
+            mode = parsed
+        }
+        let domain = try fields["domain"]?.string()
+        var networkSpec = try spec.checked {
+            try NetworkSpec(name: name, subnet: subnet, gateway: gateway, dhcp: dhcp, mode: mode, domain: domain)
+        }
+        networkSpec.lab = lab
+        return FleetNetwork(spec: networkSpec, uri: uri, origin: origin)
+    }
+
+    static func rule(_ node: FleetNode) throws -> FleetRule {
+        let fields = try node.mapping(allowed: ["proto", "port", "ports", "remote", "remote-group"])
+        let protoNode = try fields.required("proto")
+        let protoText = try protoNode.string()
+        guard let proto = SecurityGroup.RuleProtocol(rawValue: protoText) else {
+            throw protoNode.error("invalid protocol '\(protoText)': use tcp, udp or icmp")
+        }
+        if fields["port"] != nil && fields["ports"] != nil { throw node.error("give port or ports, not both") }
+        var ports: ClosedRange<UInt16>?
+        if let portNode = fields["port"] ?? fields["ports"] {
+            let text = try portNode.rawScalar()
+            ports = try portNode.checked { try SecurityGroups.parsePorts(text, proto: proto) }
+        }
+        if fields["remote"] != nil && fields["remote-group"] != nil { throw node.error("give remote or remote-group, not both") }
+        var remote: SecurityGroup.Remote?
+        if let remoteNode = fields["remote"] {
+            let text = try remoteNode.string()
+            guard let subnet = IPv4Subnet(text), IPv4Address(String(text.split(separator: "/")[0])) == subnet.network else {
+                throw remoteNode.error("invalid remote CIDR '\(ResourceName.printable(text))': use e.g. 198.51.100.0/24")
+            }
+            remote = .cidr(subnet)
+        }
+        if let groupNode = fields["remote-group"] { remote = .group(try groupNode.name(kind: "security group")) }
+        return FleetRule(proto: proto, ports: ports, remote: remote)
+    }
+
+    static let domainKeys = ["count", "image", "flavor", "cpus", "memory", "disk", "accel", "state", "networks", "forwards",
+                             "floating-ip", "security-groups", "ssh-keys", "user-data", "ready"]
+
+    static func members(name: String, spec: FleetNode, uri: String, document: FleetNode) throws -> [FleetMember] {
+        let fields = try spec.mapping(allowed: domainKeys)
+        var count: Int?
+        if let node = fields["count"] {
+            let value = try node.int()
+            guard (1...1000).contains(value) else { throw node.error("invalid count \(value): use 1 to 1000") }
+            count = value
+        }
+        let image = try fields["image"]?.name(kind: "image") ?? InstanceSpec.defaultImage
+        let flavor = try fields["flavor"].map { node in
+            let text = try node.string()
+            _ = try node.checked { try Flavor.named(text) }
+            return text
+        }
+        let cpus = try fields["cpus"].map { node in
+            let value = try node.int()
+            guard (1...InstanceSpec.maximumCPUs).contains(value) else { throw node.error("invalid cpus \(value): use 1 to \(InstanceSpec.maximumCPUs)") }
+            return value
+        }
+        func size(_ key: String, minimum: ByteSize) throws -> ByteSize? {
+            guard let node = fields[key] else { return nil }
+            let value = try node.checked { try ByteSize(parsing: try node.rawScalar()) }
+            guard value >= minimum else { throw node.error("invalid \(key) \(value): use at least \(minimum)") }
+            return value
+        }
+        let memory = try size("memory", minimum: .mebibytes(64))
+        let disk = try size("disk", minimum: .mebibytes(16))
+        var accel = AcceleratorPreference.auto
+        if let node = fields["accel"] {
+            let text = try node.string()
+            guard let value = AcceleratorPreference(rawValue: text) else { throw node.error("invalid accel '\(text)': use auto, kvm or tcg") }
+            accel = value
+        }
+        var state = FleetPowerState.running
+        if let node = fields["state"] {
+            let text = try node.string()
+            guard let value = FleetPowerState(rawValue: text) else { throw node.error("invalid state '\(text)': use running or stopped") }
+            state = value
+        }
+
+        // Network: one interface for now; the list leaves room for more.
+        var network = FleetReference(name: VMCtlNames.defaultNetwork, origin: spec.origin)
+        var address: IPv4Address?
+        var addressOrigin: FleetOrigin?
+        if let node = fields["networks"] {
+            let list = try node.sequence()
+            guard !list.isEmpty else { throw node.error("give at least one network (or leave 'networks' out: vmctl's default network)") }
+            if list.count > 1 { throw list[1].error("a domain has one network interface in this version of vmctl") }
+            let entry = list[0]
+            if case .scalar = entry.node {
+                network = FleetReference(name: try entry.name(kind: "network"), origin: entry.origin)
+            } else {
+                let item = try entry.mapping(allowed: ["name", "address"])
+                let nameNode = try item.required("name")
+                network = FleetReference(name: try nameNode.name(kind: "network"), origin: nameNode.origin)
+                if let addressNode = item["address"] {
+                    let text = try addressNode.string()
+                    guard let parsed = IPv4Address(text) else { throw addressNode.error("invalid address '\(ResourceName.printable(text))': not an IPv4 address") }
+                    if let count { throw addressNode.error("a fixed address cannot be shared by \(count) members (count); give each its own Domain") }
+                    address = parsed
+                    addressOrigin = addressNode.origin
+                }
+            }
+        }
+
+        var forwards: [ForwardRule] = []
+        var forwardOrigins: [FleetOrigin] = []
+        for node in try fields["forwards"]?.sequence() ?? [] {
+            let item = try node.mapping(allowed: ["name", "proto", "host-ip", "host-port", "guest-port"])
+            var proto = TransportProtocol.tcp
+            if let protoNode = item["proto"] {
+                let text = try protoNode.string()
+                guard let value = TransportProtocol(rawValue: text) else { throw protoNode.error("invalid protocol '\(text)': use tcp or udp") }
+                proto = value
+            }
+            let hostPortNode = try item.required("host-port")
+            let hostPort = try hostPortNode.checked { try ForwardRule.port(String(try hostPortNode.int()), what: "host port") }
+            let guestPortNode = try item.required("guest-port")
+            let guestPort = try guestPortNode.checked { try ForwardRule.port(String(try guestPortNode.int()), what: "guest port") }
+            var hostAddress: IPv4Address?
+            if let hostIPNode = item["host-ip"] {
+                let text = try hostIPNode.string()
+                guard let value = IPv4Address(text) else { throw hostIPNode.error("invalid host IP '\(ResourceName.printable(text))'") }
+                hostAddress = value
+            }
+            let forwardName = try item["name"]?.name(kind: "forward") ?? "\(proto.rawValue)-\(hostPort)"
+            if let count, count > 1 {
+                throw node.error("\(count) members cannot share host port \(hostPort) (count); give each its own Domain")
+            }
+            forwards.append(ForwardRule(name: forwardName, proto: proto, hostAddress: hostAddress, hostPort: hostPort, guestPort: guestPort))
+            forwardOrigins.append(node.origin)
+        }
+        for (index, forward) in forwards.enumerated() {
+            if let earlier = forwards[..<index].firstIndex(where: { $0.name == forward.name }) {
+                throw forwardOrigins[index].error("a second forward named '\(forward.name)' (the first is at line \(forwardOrigins[earlier].line))")
+            }
+        }
+
+        var floatingPool: FleetReference?
+        if let node = fields["floating-ip"] {
+            if case .scalar = node.node {
+                floatingPool = FleetReference(name: try node.name(kind: "pool"), origin: node.origin)
+            } else {
+                let item = try node.mapping(allowed: ["pool"])
+                let poolNode = try item.required("pool")
+                floatingPool = FleetReference(name: try poolNode.name(kind: "pool"), origin: poolNode.origin)
+            }
+        }
+        var groups: [FleetReference] = []
+        for node in try fields["security-groups"]?.sequenceOrSingle() ?? [] {
+            let group = FleetReference(name: try node.name(kind: "security group"), origin: node.origin)
+            if groups.contains(where: { $0.name == group.name }) { throw node.error("security group '\(group.name)' is listed twice") }
+            groups.append(group)
+        }
+        var sshKeys: [String] = []
+        for node in try fields["ssh-keys"]?.sequenceOrSingle() ?? [] {
+            let key = try node.string().trimmingSpaces
+            guard SSHKey.looksLikePublicKey(key) else {
+                throw node.error("invalid SSH public key '\(key.prefix(40))': expected 'TYPE BASE64 [comment]' on one line")
+            }
+            sshKeys.append(key)
+        }
+        let runCommands = try fields["user-data"].map { try FleetUserData.commands($0, document: document) } ?? []
+        var readiness: [FleetReadiness] = [.ip]
+        if let node = fields["ready"] {
+            readiness = try node.sequenceOrSingle().map { item in try item.checked { try FleetReadiness(parsing: try item.string()) } }
+        }
+
+        let base = try InstanceSpec(name: name, image: image, flavor: flavor, cpus: cpus, memory: memory, disk: disk)
+        let names = count.map { count in (1...count).map { "\(name)-\($0)" } } ?? [name]
+        return try names.map { memberName in
+            try (fields["count"] ?? spec).checked { try ResourceName.validate(memberName, kind: "VM") }
+            return FleetMember(
+                name: memberName, uri: uri, domain: name, origin: document.origin, image: image, flavor: flavor,
+                cpus: base.cpus, memory: base.memory, disk: base.disk, accel: accel, state: state, network: network,
+                address: address, addressOrigin: addressOrigin, forwards: forwards, forwardOrigins: forwardOrigins,
+                floatingPool: floatingPool, securityGroups: groups, sshKeys: sshKeys, runCommands: runCommands,
+                readiness: readiness)
+        }
+    }
+
+    // MARK: Whole-lab checks
+
+    static func validate(_ lab: FleetLab) throws {
+        func unique(_ items: [(name: String, uri: String, origin: FleetOrigin)], kind: String) throws {
+            var first: [String: FleetOrigin] = [:]
+            for item in items {
+                let key = item.uri + " " + item.name
+                if let earlier = first[key] {
+                    throw item.origin.error("a second \(kind) named '\(item.name)' (the first is at \(earlier))")
+                }
+                first[key] = item.origin
+            }
+        }
+        try unique(lab.networks.map { ($0.spec.name, $0.uri, $0.origin) }, kind: "network")
+        try unique(lab.routers.map { ($0.name, $0.uri, $0.origin) }, kind: "router")
+        try unique(lab.securityGroups.map { ($0.name, $0.uri, $0.origin) }, kind: "security group")
+        try unique(lab.pools.map { ($0.name, $0.uri, $0.origin) }, kind: "floating IP pool")
+        try unique(lab.members.map { ($0.name, $0.uri, $0.origin) }, kind: "domain (members of a count are NAME-1…NAME-N)")
+        for group in lab.securityGroups where group.name == SecurityGroup.defaultName {
+            throw group.origin.error("'default' is vmctl's built-in group; name the lab's group otherwise")
+        }
+
+        // Networks of one host must not overlap each other.
+        for (index, network) in lab.networks.enumerated() {
+            if let clash = lab.networks[..<index].first(where: { $0.uri == network.uri && $0.spec.subnet.overlaps(network.spec.subnet) }) {
+                throw network.origin.error("subnet \(network.spec.subnet) overlaps network '\(clash.spec.name)' (\(clash.spec.subnet), \(clash.origin))")
+            }
+        }
+        for (index, pool) in lab.pools.enumerated() {
+            if let clash = lab.pools[..<index].first(where: {
+                $0.uri == pool.uri && ($0.range.contains(pool.range.start) || $0.range.contains(pool.range.end) || pool.range.contains($0.range.start))
+            }) {
+                throw pool.origin.error("address range \(pool.range) overlaps pool '\(clash.name)' (\(clash.origin))")
+            }
+        }
+
+        // Addresses: inside their network, not its gateway, one member each; members fit in the DHCP range.
+        var claimed: [String: FleetMember] = [:]
+        for member in lab.members {
+            guard let address = member.address, let origin = member.addressOrigin else { continue }
+            if let network = lab.networks.first(where: { $0.uri == member.uri && $0.spec.name == member.network.name }) {
+                let subnet = network.spec.subnet
+                guard subnet.contains(address), address.value >= subnet.first.value, address.value <= subnet.last.value else {
+                    throw origin.error("address \(address) is not a host address of network '\(network.spec.name)' (\(subnet))")
+                }
+                if address == network.spec.gateway { throw origin.error("address \(address) is the gateway of network '\(network.spec.name)'") }
+            }
+            let key = "\(member.uri) \(member.network.name) \(address)"
+            if let other = claimed[key] {
+                throw origin.error("address \(address) is also claimed by domain '\(other.name)' (\(other.addressOrigin ?? other.origin))")
+            }
+            claimed[key] = member
+        }
+        for network in lab.networks {
+            let onIt = lab.members.filter { $0.uri == network.uri && $0.network.name == network.spec.name }
+            let range = network.spec.dhcp
+            let fixedInRange = onIt.filter { $0.address.map(range.contains) ?? false }.count
+            var dynamic = 0
+            for member in onIt where member.address == nil {
+                dynamic += 1
+                if dynamic + fixedInRange > range.count {
+                    let total = onIt.filter { $0.address == nil }.count
+                    throw member.origin.error(
+                        "network '\(network.spec.name)' cannot hold \(total) members without fixed addresses: its DHCP range \(range) has \(range.count) addresses\(fixedInRange > 0 ? ", \(fixedInRange) of them fixed" : "") (\(network.origin))")
+                }
+            }
+        }
+
+        // Forwards: no two members on one host socket.
+        var sockets: [(rule: ForwardRule, member: String, uri: String, origin: FleetOrigin)] = []
+        for member in lab.members {
+            for (rule, origin) in zip(member.forwards, member.forwardOrigins) {
+                if let clash = sockets.first(where: { $0.uri == member.uri && $0.rule.clashes(with: rule) }) {
+                    throw origin.error("host port \(rule.proto.rawValue)/\(rule.hostPort) is also forwarded to '\(clash.member)' (\(clash.origin))")
+                }
+                sockets.append((rule, member.name, member.uri, origin))
+            }
+        }
+
+        // References the lab itself must satisfy: a router joins the lab's or existing networks, checked by the plan;
+        // a member's network on another connection than its own cannot work.
+        for member in lab.members {
+            if lab.networks.contains(where: { $0.spec.name == member.network.name && $0.uri != member.uri }),
+               !lab.networks.contains(where: { $0.spec.name == member.network.name && $0.uri == member.uri }) {
+                throw member.network.origin.error("network '\(member.network.name)' is defined on another connection than domain '\(member.name)' (\(member.uri))")
+            }
+        }
+    }
+}

@@ -1,0 +1,174 @@
+import Foundation
+import Libvirt
+import LibvirtXML
+
+/// What one libvirt connection holds that a lab plan compares against: plain values, so plans are pure.
+public struct FleetObserved: Sendable, Equatable {
+    public struct Domain: Sendable, Equatable {
+        public var name: String
+        /// Made by vmctl (has vmctl's metadata).
+        public var managed: Bool
+        public var lab: LabOwnership?
+        public var running: Bool
+        public var cpus: Int
+        public var memory: ByteSize
+        /// The ceilings the domain was defined with (live changes stay under them).
+        public var maxCPUs: Int
+        public var maxMemory: ByteSize
+        public var disk: ByteSize?
+        public var network: String?
+        public var mac: String?
+        public var address: IPv4Address?
+        public var forwards: [ForwardRule]
+        public var securityGroups: [String]
+
+        public init(name: String, managed: Bool = true, lab: LabOwnership?, running: Bool, cpus: Int, memory: ByteSize,
+                    maxCPUs: Int? = nil, maxMemory: ByteSize? = nil,
+                    disk: ByteSize?, network: String?, mac: String? = nil, address: IPv4Address?,
+                    forwards: [ForwardRule] = [], securityGroups: [String] = []) {
+            self.maxCPUs = maxCPUs ?? max(cpus, 4)
+            self.maxMemory = maxMemory ?? ByteSize(bytes: memory.bytes * 2)
+            self.name = name
+            self.managed = managed
+            self.lab = lab
+            self.running = running
+            self.cpus = cpus
+            self.memory = memory
+            self.disk = disk
+            self.network = network
+            self.mac = mac
+            self.address = address
+            self.forwards = forwards
+            self.securityGroups = securityGroups
+        }
+    }
+
+    public struct Network: Sendable, Equatable {
+        public var name: String
+        public var managed: Bool
+        public var lab: String?
+        public var subnet: IPv4Subnet?
+        public var gateway: IPv4Address?
+        public var dhcp: IPv4Range?
+        public var mode: NetworkMode?
+        public var domain: String?
+        /// Pinned addresses: DHCP host entries (name, MAC, address).
+        public var hosts: [(name: String?, mac: String, address: IPv4Address)]
+
+        public init(name: String, managed: Bool = true, lab: String?, subnet: IPv4Subnet?, gateway: IPv4Address?,
+                    dhcp: IPv4Range?, mode: NetworkMode?, domain: String?,
+                    hosts: [(name: String?, mac: String, address: IPv4Address)] = []) {
+            self.name = name
+            self.managed = managed
+            self.lab = lab
+            self.subnet = subnet
+            self.gateway = gateway
+            self.dhcp = dhcp
+            self.mode = mode
+            self.domain = domain
+            self.hosts = hosts
+        }
+
+        public static func == (lhs: Network, rhs: Network) -> Bool {
+            lhs.name == rhs.name && lhs.managed == rhs.managed && lhs.lab == rhs.lab && lhs.subnet == rhs.subnet
+                && lhs.gateway == rhs.gateway && lhs.dhcp == rhs.dhcp && lhs.mode == rhs.mode && lhs.domain == rhs.domain
+                && lhs.hosts.map { "\($0.name ?? "") \($0.mac) \($0.address)" } == rhs.hosts.map { "\($0.name ?? "") \($0.mac) \($0.address)" }
+        }
+    }
+
+    public var uri: String
+    public var domains: [Domain]
+    public var networks: [Network]
+    public var control: ControlState
+    /// Images in vmctl's pool (nil: not read, e.g. in unit tests: every image counts as present).
+    public var images: [String]?
+    /// libvirt calls made to read all this (for `plan --stats` and the benchmark).
+    public var calls: Int = 0
+
+    public init(uri: String, domains: [Domain] = [], networks: [Network] = [], control: ControlState = ControlState(), images: [String]? = nil) {
+        self.uri = uri
+        self.domains = domains
+        self.networks = networks
+        self.control = control
+        self.images = images
+    }
+
+    public func domain(_ name: String) -> Domain? { domains.first { $0.name == name } }
+    public func network(_ name: String) -> Network? { networks.first { $0.name == name } }
+
+    /// The floating IP associated with a VM, and its pool.
+    public func floatingIP(of vm: String) -> (pool: String, address: IPv4Address)? {
+        for pool in control.pools {
+            if let allocation = pool.allocations.first(where: { $0.vm == vm }) { return (pool.name, allocation.address) }
+        }
+        return nil
+    }
+}
+
+/// Reads `FleetObserved` from libvirt, counting the calls it makes.
+public struct FleetObserver {
+    let session: Session
+
+    public init(session: Session) { self.session = session }
+
+    public func observe() throws -> FleetObserved {
+        var calls = 0
+        func call<T>(_ what: @autoclosure () -> String, _ body: () throws -> T) throws -> T {
+            calls += 1
+            return try libvirt(what(), body)
+        }
+        var networks: [FleetObserved.Network] = []
+        for network in try call("cannot list networks", { try session.connection.listAllNetworks() })
+        where network.name != ControlStore.networkName {
+            guard let document = try? call("cannot read network", { try NetworkDocument(xml: network.xml(inactive: true)) }) else { continue }
+            let metadata = NetworkMetadata(document: document)
+            let ip = document.ipv4
+            let gateway = ip.flatMap { IPv4Address($0.address) }
+            let dhcp = ip?.dhcpRange.flatMap { range in
+                IPv4Address(range.start).flatMap { start in IPv4Address(range.end).map { IPv4Range(start: start, end: $0) } }
+            }
+            networks.append(FleetObserved.Network(
+                name: network.name, managed: metadata != nil, lab: metadata?.lab,
+                subnet: gateway.map { IPv4Subnet(address: $0, prefix: ip?.prefix ?? 24) }, gateway: gateway, dhcp: dhcp,
+                mode: metadata?.mode, domain: document.domainName,
+                hosts: ip?.hosts.compactMap { host in IPv4Address(host.address).map { (host.name, host.mac.lowercased(), $0) } } ?? []))
+        }
+        let pinned = Dictionary(networks.flatMap { network in network.hosts.map { ($0.mac, $0.address) } }, uniquingKeysWith: { first, _ in first })
+
+        let pool = try? call("cannot find vmctl's storage pool", { try session.connection.lookupStoragePool(name: VMCtlNames.storagePool) })
+        var domains: [FleetObserved.Domain] = []
+        for domain in try call("cannot list VMs", { try session.connection.listAllDomains() }) {
+            guard let document = try? call("cannot read VM", { try DomainDocument(xml: domain.xml([.inactive])) }) else { continue }
+            let metadata = InstanceMetadata(domain: document)
+            let running = try call("cannot read VM state", { try domain.isActive })
+            let interface = document.interfaces.first
+            var disk: ByteSize?
+            // Only lab VMs are compared in detail: their disk size needs two calls more.
+            if metadata?.lab != nil, let root = metadata?.volumes["root"], let pool,
+               let volume = try? call("cannot find volume", { try pool.lookupVolume(name: root) }),
+               let info = try? call("cannot read volume", { try volume.info() }) {
+                disk = ByteSize(bytes: info.capacity)
+            }
+            domains.append(FleetObserved.Domain(
+                name: domain.name, managed: metadata != nil, lab: metadata?.lab, running: running, cpus: document.vcpus,
+                memory: ByteSize(bytes: document.currentMemoryKiB << 10), maxCPUs: document.maxVcpus,
+                maxMemory: ByteSize(bytes: document.maxMemoryKiB << 10), disk: disk, network: interface?.network,
+                mac: interface?.mac?.lowercased(), address: interface?.mac.flatMap { pinned[$0.lowercased()] },
+                forwards: metadata?.forwards ?? [], securityGroups: metadata?.securityGroups ?? []))
+        }
+        calls += 2  // the control network's lookup and definition
+        let control = try ControlStore(session: session).load()
+        var images: [String]?
+        if let pool {
+            let names = try call("cannot list images", { try pool.listAllVolumes() }).map(\.name)
+            images = names.compactMap { name in
+                guard name.hasPrefix("image-") else { return nil }
+                return String(name.dropFirst(6).prefix { $0 != "." })
+            }
+        }
+        var observed = FleetObserved(uri: session.uri, domains: domains.sorted { $0.name < $1.name },
+                                     networks: networks.sorted { $0.name < $1.name }, control: control, images: images)
+        observed.calls = calls
+        return observed
+    }
+}
