@@ -14,6 +14,7 @@ bootstrap:
 build: bootstrap
 	$(SWIFT) build
 	ln -sfn "$(CURDIR)/$(VMCTL)" /usr/local/bin/vmctl
+	bash scripts/firewall-watch.sh
 
 # The embedded tiny guest image, built from Debian packages and imported once.
 image: build

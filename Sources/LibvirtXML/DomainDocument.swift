@@ -29,11 +29,14 @@ public struct DomainDocument: Sendable, Equatable {
         public var network: String
         public var mac: String?
         public var model: String
+        /// The host-side tap device of a running domain (libvirt picks it; only read, never written).
+        public var hostDevice: String?
 
-        public init(network: String, mac: String?, model: String = "virtio") {
+        public init(network: String, mac: String?, model: String = "virtio", hostDevice: String? = nil) {
             self.network = network
             self.mac = mac
             self.model = model
+            self.hostDevice = hostDevice
         }
     }
 
@@ -182,7 +185,8 @@ public struct DomainDocument: Sendable, Equatable {
                 guard let network = element.first("source")?[attribute: "network"] else { return nil }
                 return Interface(
                     network: network, mac: element.first("mac")?[attribute: "address"],
-                    model: element.first("model")?[attribute: "type"] ?? "virtio")
+                    model: element.first("model")?[attribute: "type"] ?? "virtio",
+                    hostDevice: element.first("target")?[attribute: "dev"])
             },
             serialLogPath: devices?.first(path: "serial", "log")?[attribute: "file"]
         )

@@ -8,11 +8,24 @@ struct NetReconcile: ParsableCommand {
         discussion: "The libvirt network hook installed by the bootstrap runs this whenever a network starts.")
 
     @Flag(help: "Print nothing when nothing needed fixing.") var quiet = false
+    @Option(help: ArgumentHelp("Keep running: check every SECONDS and put the table back if someone removed or changed it.",
+                               valueName: "seconds"))
+    var watch: Double?
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: OutputOptions
 
+    func validate() throws {
+        if let watch, watch < 0.2 { throw ValidationError("--watch takes at least 0.2 seconds") }
+    }
+
     func run() throws {
-        let report = try Firewall(session: connection.session()).reconcile()
+        let firewall = Firewall(session: try connection.session())
+        if let watch {
+            try firewall.watch(interval: watch) { report in
+                for fix in report.fixes { Output.line("fixed: \(fix)") }
+            }
+        }
+        let report = try firewall.reconcile()
         if output.json { return try Output.json(report) }
         if report.fixes.isEmpty {
             if !quiet { Output.line("firewall in place (\(report.rules) rules, \(report.elements) set elements): nothing to fix") }

@@ -9,7 +9,11 @@ enum Output {
         FileHandle.standardOutput.write(Data("\n".utf8))
     }
 
-    static func line(_ text: String) { print(text) }
+    /// One result line, flushed at once (a watcher's lines go to a log file as they happen).
+    static func line(_ text: String) {
+        print(text)
+        fflush(nil)
+    }
 
     static func notice(_ text: String) {
         FileHandle.standardError.write(Data("vmctl: \(text)\n".utf8))

@@ -17,6 +17,30 @@ public struct Firewall {
         let lock = try HostLock.acquire("firewall")
         defer { lock.release() }
         let state = try FirewallStateBuilder(session: session).gather()
-        return try FirewallApplier.apply(state)
+        var report = try FirewallApplier.apply(state)
+        report.differences += try TapRepair.reattach(session: session, networks: state.networks)
+        return report
+    }
+
+    /// Keeps the table in place against others: every `interval` seconds, if the live table is gone or is
+    /// not the one last applied (someone flushed or edited it), reconciles and hands the report over.
+    public func watch(interval: Double, report: (FirewallReport) -> Void) throws -> Never {
+        var lastApplied: String?
+        while true {
+            let live = try? FirewallApplier.liveTable()
+            if live == nil || live! != lastApplied {
+                do {
+                    let result = try reconcile()
+                    report(result)
+                    lastApplied = try? FirewallApplier.liveTable()
+                } catch {
+                    // A transient failure (a network deleted mid-way) is retried at the next tick.
+                    report(FirewallReport(rules: 0, elements: 0, tableExisted: live != nil, drifted: true,
+                                          differences: ["reconcile failed: \(error)"], addressesAdded: [],
+                                          addressesRemoved: [], sysctlsSet: []))
+                }
+            }
+            usleepSeconds(interval)
+        }
     }
 }

@@ -13,8 +13,9 @@ public struct FirewallStateBuilder {
         var networks: [NetworkRules] = []
         var pinned: [String: (network: String, address: IPv4Address)] = [:]
         for network in try session.connection.listAllNetworks() where network.name != ControlStore.networkName {
-            let document = try NetworkDocument(xml: network.xml(inactive: true))
-            guard let metadata = NetworkMetadata(document: document), let ip = document.ipv4,
+            // A network deleted between the listing and this read is simply gone.
+            guard let document = try? NetworkDocument(xml: network.xml(inactive: true)),
+                  let metadata = NetworkMetadata(document: document), let ip = document.ipv4,
                   let gateway = IPv4Address(ip.address), let bridge = document.bridgeName else { continue }
             networks.append(NetworkRules(name: network.name, bridge: bridge, subnet: IPv4Subnet(address: gateway, prefix: ip.prefix),
                                          gateway: gateway, mode: metadata.mode))
