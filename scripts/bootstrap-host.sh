@@ -457,7 +457,7 @@ hook_text() {
 #!/bin/sh
 # Installed by vmctl's scripts/bootstrap-host.sh. Arguments: NETWORK OPERATION SUB-OPERATION EXTRA.
 case "$2" in
-  started|updated) ;;
+  started|updated|port-created) ;;
   *) exit 0 ;;
 esac
 [ -x /usr/local/bin/vmctl ] || exit 0

@@ -19,13 +19,12 @@ struct NetReconcile: ParsableCommand {
     }
 
     func run() throws {
-        let firewall = Firewall(session: try connection.session())
         if let watch {
-            try firewall.watch(interval: watch) { report in
+            Firewall.watch(uri: connection.resolvedURI, interval: watch) { report in
                 for fix in report.fixes { Output.line("fixed: \(fix)") }
             }
         }
-        let report = try firewall.reconcile()
+        let report = try Firewall(session: connection.session()).reconcile()
         if output.json { return try Output.json(report) }
         if report.fixes.isEmpty {
             if !quiet { Output.line("firewall in place (\(report.rules) rules, \(report.elements) set elements): nothing to fix") }

@@ -24,19 +24,32 @@ public struct Firewall {
 
     /// Keeps the table in place against others: every `interval` seconds, if the live table is gone or is
     /// not the one last applied (someone flushed or edited it), reconciles and hands the report over.
-    public func watch(interval: Double, report: (FirewallReport) -> Void) throws -> Never {
+    /// A lost connection (libvirtd restarted) is opened again at the next tick.
+    public static func watch(uri: String, interval: Double, report: (FirewallReport) -> Void) -> Never {
+        let clock = ContinuousClock()
+        var session: Session?
         var lastApplied: String?
+        var lastFull = clock.now
+        // A daemon that has just (re)started may not list every network and guest yet: for a while after
+        // connecting, and now and then anyway, reconcile even when the table looks untouched.
+        var settleUntil = clock.now
         while true {
             let live = try? FirewallApplier.liveTable()
-            if live == nil || live! != lastApplied {
+            let due = clock.now < settleUntil || clock.now - lastFull > .seconds(15)
+            if live == nil || live! != lastApplied || due {
                 do {
-                    let result = try reconcile()
-                    report(result)
+                    if session?.connection.isAlive != true {
+                        session = try Session(uri: uri)
+                        settleUntil = clock.now + .seconds(10)
+                    }
+                    let result = try Firewall(session: session!).reconcile()
+                    if !due || result.fixedAnything { report(result) }
                     lastApplied = try? FirewallApplier.liveTable()
+                    lastFull = clock.now
                 } catch {
-                    // A transient failure (a network deleted mid-way) is retried at the next tick.
+                    session = nil
                     report(FirewallReport(rules: 0, elements: 0, tableExisted: live != nil, drifted: true,
-                                          differences: ["reconcile failed: \(error)"], addressesAdded: [],
+                                          differences: ["reconcile failed, retrying: \(error)"], addressesAdded: [],
                                           addressesRemoved: [], sysctlsSet: []))
                 }
             }
