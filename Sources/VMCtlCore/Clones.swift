@@ -20,19 +20,28 @@ public struct Clones {
         instances = Instances(session: session, notice: notice)
     }
 
-    /// Chooses the mode when the user did not: linked for a stopped source (instant), refused otherwise.
-    public static func resolveMode(_ requested: CloneMode?, sourceIsRunning: Bool, sourceName: String) throws -> CloneMode {
+    /// Chooses the mode when the user did not: linked for a stopped source (instant); a snapshot is copied
+    /// in full (its state lives inside the source's disk, so nothing can be layered on it). A running source
+    /// without a snapshot is refused.
+    public static func resolveMode(_ requested: CloneMode?, sourceIsRunning: Bool, sourceName: String,
+                                   snapshot: String? = nil) throws -> CloneMode {
+        if snapshot != nil {
+            guard requested != .linked else {
+                throw VMCtlError("a clone from a snapshot is a full copy: drop --linked")
+            }
+            return .full
+        }
         let mode = requested ?? .linked
         if sourceIsRunning {
             // A running guest keeps writing its disk: neither an overlay on it nor a copy of it would be a
             // consistent point in time.
-            throw VMCtlError("VM '\(sourceName)' is running: stop it first (vmctl stop \(sourceName)), then clone it (\(mode.rawValue))")
+            throw VMCtlError("VM '\(sourceName)' is running: stop it first (vmctl stop \(sourceName)), or clone a snapshot of it (vmctl snapshot create \(sourceName) S; vmctl clone \(sourceName) NEW --snapshot S)")
         }
         return mode
     }
 
     public func clone(source sourceName: String, as name: String, mode requested: CloneMode?, start: Bool,
-                      progress: Progress? = nil) throws -> InstanceSummary {
+                      snapshot: String? = nil, progress: Progress? = nil) throws -> InstanceSummary {
         try ResourceName.validate(name, kind: "VM")
         let source = try instances.domain(named: sourceName)
         if (try? session.connection.lookupDomain(name: name)) != nil { throw VMCtlError.alreadyExists("VM", name) }
@@ -41,7 +50,16 @@ public struct Clones {
               let sourceRootName = sourceMetadata.volumes["root"] else {
             throw VMCtlError("VM '\(sourceName)' was not made by vmctl; clone it with virt-clone")
         }
-        let mode = try Self.resolveMode(requested, sourceIsRunning: try source.isActive, sourceName: sourceName)
+        let mode = try Self.resolveMode(requested, sourceIsRunning: try source.isActive, sourceName: sourceName, snapshot: snapshot)
+        if let snapshot {
+            try ResourceName.validate(snapshot, kind: "snapshot")
+            guard session.isLocal else { throw VMCtlError("cloning from a snapshot reads the disk on the libvirt host: run vmctl there") }
+            let info = try Snapshots(session: session).list(vm: sourceName).first { $0.name == snapshot }
+            guard let info else { throw VMCtlError.notFound("snapshot", snapshot) }
+            guard info.kind == .internal else {
+                throw VMCtlError("snapshot '\(snapshot)' is external; only internal snapshots can be cloned from")
+            }
+        }
         let pool = try storage.pool()
         let sourceRoot = try libvirt("cannot find \(sourceName)'s disk '\(sourceRootName)'") {
             try pool.lookupVolume(name: sourceRootName)
@@ -63,7 +81,11 @@ public struct Clones {
                     backing: .init(path: try sourceRoot.path, format: "qcow2")).xml)
             }
         case .full:
-            root = try storage.flattenedCopy(of: sourceRoot, named: rootName, progress: progress)
+            if let snapshot {
+                root = try copySnapshot(snapshot, of: sourceRoot, named: rootName, capacity: sourceRootInfo.capacity, in: pool)
+            } else {
+                root = try storage.flattenedCopy(of: sourceRoot, named: rootName, progress: progress)
+            }
         }
         rollback.add { try root.delete() }
 
@@ -114,6 +136,25 @@ public struct Clones {
         }
         progress?.finish()
         storage.refreshSoon(try storage.pool())
+    }
+
+    /// A flattened copy of the disk as it was at an internal snapshot. libvirt's storage API copies only a
+    /// volume's current state, so qemu-img reads the snapshot into a volume the API made; `-U` lets it read
+    /// the disk of a running source, whose snapshot data never changes.
+    private func copySnapshot(_ snapshot: String, of source: StorageVolume, named name: String, capacity: UInt64,
+                              in pool: StoragePool) throws -> StorageVolume {
+        let volume = try libvirt("cannot create disk '\(name)'") {
+            try pool.createVolume(xml: VolumeDocument(name: name, capacityBytes: capacity, format: "qcow2").xml)
+        }
+        do {
+            try ProcessRunner.run("qemu-img", ["convert", "-n", "-U", "-f", "qcow2", "-O", "qcow2",
+                                               "-l", "snapshot.name=\(snapshot)", try source.path, try volume.path])
+        } catch {
+            try? volume.delete()
+            throw error
+        }
+        storage.refreshSoon(pool)
+        return volume
     }
 
     /// The source's definition with a new identity: no UUID or MAC (libvirt makes new ones), its own disks
