@@ -15,3 +15,6 @@ echo "== bench/firewall.sh"
 echo
 echo "== bench/create-to-http.sh"
 "$BENCH_DIR/create-to-http.sh"
+echo
+echo "== bench/clone.sh"
+"$BENCH_DIR/clone.sh"
