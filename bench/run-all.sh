@@ -12,6 +12,8 @@ echo "== bench/list.sh"
 echo
 echo "== bench/firewall.sh"
 "$BENCH_DIR/firewall.sh"
+echo "== bench/forward-throughput.sh"
+"$BENCH_DIR/forward-throughput.sh"
 echo
 echo "== bench/create-to-http.sh"
 "$BENCH_DIR/create-to-http.sh"
