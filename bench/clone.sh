@@ -10,7 +10,7 @@
 #   raw+fsync  the same with conv=fsync: the physical floor of a copy that reaches the disk
 #
 # The source is made with `vmctl create bc-src-SIZE --disk 8G` (never started); its qcow2 overlay is then
-# filled on the host with `qemu-io -c "write -P 0x5a 0 SIZE"` (patterned, so nothing is zero) and synced.
+# filled on the host with `qemu-io -c "write -P 0x5a OFFSET LENGTH"` in 1 GiB pieces (patterned, so nothing is zero) and synced.
 # No guest boots and no packet is sent.
 #
 # Each run times every variant once. The order alternates (odd runs in the order above, even runs
@@ -148,10 +148,17 @@ for size in "${SIZE_LIST[@]}"; do
   exists "$src" && die "VM $src already exists (another run of this benchmark?)"
   SOURCES+=("$src")
   "$VMCTL" create "$src" --disk 8G >/dev/null || die "cannot create $src"
-  qemu-io -c "write -P 0x5a 0 $size" "$POOL_DIR/vm-$src-root.qcow2" >/dev/null || die "cannot fill $src's disk"
+  # qemu-io takes at most about 2 GiB per request: write in 1 GiB pieces.
+  writes=()
+  for ((offset = 0; offset < $(numfmt --from=iec "$size"); offset += 1024 ** 3)); do
+    piece=$(( $(numfmt --from=iec "$size") - offset ))
+    (( piece > 1024 ** 3 )) && piece=$(( 1024 ** 3 ))
+    writes+=(-c "write -P 0x5a $offset $piece")
+  done
+  qemu-io "${writes[@]}" "$POOL_DIR/vm-$src-root.qcow2" >/dev/null || die "cannot fill $src's disk"
   sync -f "$POOL_DIR"
   virsh_ pool-refresh vmctl >/dev/null
-  # The raw copies need the flattened size, which the first full clone gives: time one, untimed.
+  # The raw copies need the flattened size, which a first full clone gives: make one, untimed.
   "$VMCTL" clone "$src" "$FULL" --full >/dev/null 2>&1 || die "cannot full-clone $src"
   FLAT_BYTES[$size]=$(stat -c %s "$POOL_DIR/vm-$FULL-root.qcow2")
   "$VMCTL" delete "$FULL" >/dev/null
