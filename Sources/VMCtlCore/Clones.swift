@@ -116,8 +116,10 @@ public struct Clones {
         for index in document.interfaces.indices { document.interfaces[index].mac = pinned[index].mac }
         let domain = try libvirt("cannot define VM '\(name)'") { try session.connection.defineDomain(xml: document.xml) }
         rollback.add { try domain.undefine(.everything) }
-        if start { try libvirt("cannot start VM '\(name)'") { try domain.start() } }
-        try instances.reconcileFirewall()
+        if start {
+            try libvirt("cannot start VM '\(name)'") { try domain.start() }
+            try instances.reconcileFirewall()
+        }
         rollback.commit()
         return try instances.summary(of: domain)
     }

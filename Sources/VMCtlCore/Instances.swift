@@ -155,8 +155,8 @@ public struct Instances {
         // DHCP request, so the pin overlaps the boot instead of delaying it.
         _ = try networks.pin(mac: mac, name: spec.name, on: network.name, requested: spec.address)
         rollback.add { networks.unpin(macs: [mac], on: network.name) }
-        // The new guest joins its security groups' member sets.
-        try reconcileFirewall()
+        // A running guest joins its security groups' member sets now; a stopped one when it starts.
+        if start { try reconcileFirewall() }
         rollback.commit()
         return try summary(of: domain)
     }
@@ -203,6 +203,8 @@ public struct Instances {
             throw VMCtlError("VM '\(name)' was made for KVM, which is not usable here: \(session.kvmStatus.reason)")
         }
         try libvirt("cannot start VM '\(name)'") { try domain.start() }
+        // Its address joins its groups' member sets (a VM created or cloned stopped is not in them yet).
+        try reconcileFirewall()
     }
 
     /// Asks the guest to power off (ACPI) and waits for it; `force` pulls the plug instead.
