@@ -23,8 +23,12 @@ address=$("$vmctl" ip "$name" --wait 60)
 echo "$address"
 echo "(the guest answered $(( $(date +%s%N) / 1000000 - start_ms )) ms after create)"
 
-step curl "http://$address/"   "(from libvirtd's namespace: scripts/hostns)"
-scripts/hostns curl -s -m 5 "http://$address/"
+# As in VirtualBox NAT, host processes do not reach the guest's private address: forward a port.
+step vmctl forward add "$name" --host-port 8080 --guest-port 80 --host-ip 127.0.0.1
+"$vmctl" forward add "$name" --host-port 8080 --guest-port 80 --host-ip 127.0.0.1
+
+step curl http://127.0.0.1:8080/   "(on the host: scripts/hostns runs it where libvirtd's networks are)"
+scripts/hostns curl -s -m 5 http://127.0.0.1:8080/
 
 step vmctl ssh "$name" -- 'hostname; uname -r; df -h /data'
 "$vmctl" ssh "$name" -- 'hostname; uname -r; df -h /data'
