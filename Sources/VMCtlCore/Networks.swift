@@ -185,7 +185,9 @@ public struct Networks: Sendable {
 
     public func list() throws -> [NetworkSummary] {
         let attached = try attachedVMs()
-        return try session.connection.listAllNetworks().map { try summary(of: $0, attached: attached) }.sorted { $0.name < $1.name }
+        // vmctl-control only holds vmctl's control state; it is never started and carries no guests.
+        return try session.connection.listAllNetworks().filter { $0.name != ControlStore.networkName }
+            .map { try summary(of: $0, attached: attached) }.sorted { $0.name < $1.name }
     }
 
     public func summary(of network: Network, attached: [String: [String]]? = nil) throws -> NetworkSummary {
