@@ -210,6 +210,6 @@ public struct DomainDocument: Sendable, Equatable {
 
     /// The metadata element with the given namespace URI, if any.
     public func metadata(namespaceURI: String) -> XML.Element? {
-        metadata.first { element in element.attributes.contains { $0.name.hasPrefix("xmlns") && $0.value == namespaceURI } }
+        metadata.first { $0.declares(namespaceURI: namespaceURI) }
     }
 }

@@ -147,6 +147,6 @@ public struct NetworkDocument: Sendable, Equatable {
     }
 
     public func metadata(namespaceURI: String) -> XML.Element? {
-        metadata.first { element in element.attributes.contains { $0.name.hasPrefix("xmlns") && $0.value == namespaceURI } }
+        metadata.first { $0.declares(namespaceURI: namespaceURI) }
     }
 }

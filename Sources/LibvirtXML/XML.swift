@@ -68,3 +68,16 @@ extension XML {
         }
     }
 }
+
+extension XML.Element {
+    /// Whether this element declares `uri` as a namespace (`xmlns` or `xmlns:prefix`).
+    public func declares(namespaceURI uri: String) -> Bool {
+        attributes.contains { $0.name.hasPrefix("xmlns") && $0.value == uri }
+    }
+
+    /// The element's own prefix with its colon (`vmctl:` for `vmctl:instance`), or "" when it has none;
+    /// libvirt may store metadata under another prefix than the one it was given.
+    public var prefix: String {
+        name.split(separator: ":").dropLast().first.map { "\($0):" } ?? ""
+    }
+}

@@ -69,7 +69,7 @@ public struct InstanceMetadata: Sendable, Equatable {
 
     /// Reads the element back whatever prefix libvirt used when it stored it.
     public init?(element: XML.Element) {
-        let prefix = element.name.split(separator: ":").dropLast().first.map { "\($0):" } ?? ""
+        let prefix = element.prefix
         func text(_ name: String) -> String? { element.first(prefix + name)?.text }
         guard let image = text("image"), let instanceID = text("instance-id") else { return nil }
         var volumes: [String: String] = [:]

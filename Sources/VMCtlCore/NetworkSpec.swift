@@ -165,7 +165,7 @@ public struct NetworkMetadata: Sendable, Equatable {
 
     public init?(document: NetworkDocument) {
         guard let element = document.metadata(namespaceURI: VMCtlNames.metadataNamespace) else { return nil }
-        let prefix = element.name.split(separator: ":").dropLast().first.map { "\($0):" } ?? ""
+        let prefix = element.prefix
         // Networks made before modes were recorded are vmctl's default NAT network.
         self.init(mode: element.first(prefix + "mode").flatMap { NetworkMode(rawValue: $0.text) } ?? .nat,
                   lab: element.first(prefix + "lab")?.text)
