@@ -202,9 +202,24 @@ public struct Instances {
         if document.type == .kvm, !session.kvmStatus.isUsable {
             throw VMCtlError("VM '\(name)' was made for KVM, which is not usable here: \(session.kvmStatus.reason)")
         }
+        try ensurePinned(document)
         try libvirt("cannot start VM '\(name)'") { try domain.start() }
         // Its address joins its groups' member sets (a VM created or cloned stopped is not in them yet).
         try reconcileFirewall()
+    }
+
+    /// A create killed between defining the VM and reserving its address left a VM without a reservation:
+    /// it gets one now (keeping the address it holds, if any), so forwards and floating IPs can point at it.
+    func ensurePinned(_ name: String, requested: IPv4Address? = nil) throws {
+        try ensurePinned(try document(of: try domain(named: name), inactive: true), requested: requested)
+    }
+
+    func ensurePinned(_ document: DomainDocument, requested: IPv4Address? = nil) throws {
+        for interface in document.interfaces {
+            guard let mac = interface.mac, try networks.lacksPin(mac: mac, on: interface.network) else { continue }
+            notice("reserving an address for '\(document.name)' on '\(interface.network)', which an interrupted create left without one")
+            _ = try networks.pin(mac: mac.lowercased(), name: document.name, on: interface.network, requested: requested)
+        }
     }
 
     /// Asks the guest to power off (ACPI) and waits for it; `force` pulls the plug instead.

@@ -92,8 +92,9 @@ public struct Networks: Sendable {
                   let start = IPv4Address(range.start), let end = IPv4Address(range.end) else {
                 throw VMCtlError("network '\(networkName)' has no DHCP range to pin addresses from")
             }
+            let leases = (try? network.dhcpLeases()) ?? []
             let taken = Set(document.ipv4?.hosts.compactMap { IPv4Address($0.address) } ?? [])
-                .union(((try? network.dhcpLeases()) ?? []).filter { $0.mac != mac }.compactMap { IPv4Address($0.address) })
+                .union(leases.filter { $0.mac.lowercased() != mac.lowercased() }.compactMap { IPv4Address($0.address) })
             if let requested {
                 try Self.check(requested, on: networkName, ip: ip, taken: taken)
                 let host = NetworkDocument.DHCPHost(mac: mac, address: requested.description, name: name)
@@ -103,7 +104,10 @@ public struct Networks: Sendable {
                 }
                 return requested
             }
-            guard let free = (start.value...end.value).lazy.map(IPv4Address.init(value:)).first(where: { !taken.contains($0) }) else {
+            // A guest that already holds a lease (its reservation was lost) keeps its address.
+            let leased = leases.first { $0.mac.lowercased() == mac.lowercased() }.flatMap { IPv4Address($0.address) }
+                .flatMap { (start.value...end.value).contains($0.value) && !taken.contains($0) ? $0 : nil }
+            guard let free = leased ?? (start.value...end.value).lazy.map(IPv4Address.init(value:)).first(where: { !taken.contains($0) }) else {
                 throw VMCtlError("network '\(networkName)' has no free address left in \(range.start)-\(range.end)")
             }
             let host = NetworkDocument.DHCPHost(mac: mac, address: free.description, name: name)
@@ -121,6 +125,14 @@ public struct Networks: Sendable {
             }
         }
         throw VMCtlError("cannot pin an address for '\(name)' on '\(networkName)': \(lastError?.message ?? "too many concurrent changes")")
+    }
+
+    /// Whether `mac` should get a reservation it lacks: the network hands out addresses and has no entry for it.
+    func lacksPin(mac: String, on networkName: String) throws -> Bool {
+        guard let network = try? session.connection.lookupNetwork(name: networkName) else { return false }
+        let document = try libvirt("cannot read network '\(networkName)'") { try NetworkDocument(xml: network.xml(inactive: true)) }
+        guard let ip = document.ipv4, ip.dhcpRange != nil else { return false }
+        return !ip.hosts.contains { $0.mac.lowercased() == mac.lowercased() }
     }
 
     /// A requested address must be a host address of the network, not its gateway, and not held by another host.

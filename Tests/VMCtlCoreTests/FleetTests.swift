@@ -404,6 +404,19 @@ struct FleetFixture {
         #expect(plan.pending == 1)
     }
 
+    @Test func aMemberWithoutAReservationGetsOneInPlace() throws {
+        let lab = try Self.lab()
+        var state = Self.converged(lab)
+        // A create killed between defining the VM and reserving its address.
+        state.domains[Self.index("web-1", in: state)].address = nil
+        let plan = try Self.plan(lab, state)
+        let changed = plan.actions.filter { $0.operation != .unchanged }
+        #expect(changed.map(\.name) == ["web-1"])
+        #expect(changed.first?.operation == .update)
+        #expect(changed.first?.changes == ["reserve an address on fl-demo"])
+        #expect(changed.first?.update.reserveAddress == true)
+    }
+
     @Test func networkingDifferencesAreUpdatesInPlace() throws {
         let lab = try Self.lab()
         var state = Self.converged(lab)

@@ -362,6 +362,10 @@ public final class FleetApplier: @unchecked Sendable {
             let changes = try changing.withLock { try instances.resize(name, resize, restart: update.restart) }
             emit(name, .progress, "resized: " + changes.map { "\($0.resource) \($0.from) → \($0.to)" }.joined(separator: ", "))
         }
+        if update.reserveAddress {
+            try changing.withLock { try instances.ensurePinned(name, requested: member.address) }
+            emit(name, .progress, "address reserved")
+        }
         for forward in update.removeForwards { step { try PortForwards(session: session).remove(vm: name, name: forward) } }
         for group in update.detachGroups { step { try SecurityGroups(session: session).detach(vm: name, group: group) } }
         for group in update.attachGroups { step { try SecurityGroups(session: session).attach(vm: name, group: group) } }

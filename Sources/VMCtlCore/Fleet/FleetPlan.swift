@@ -28,6 +28,8 @@ public struct FleetDomainUpdate: Sendable, Equatable {
     public var releaseFloatingIP: IPv4Address?
     /// The pool to take a floating IP from.
     public var floatingPool: String?
+    /// The VM has no address reservation (its create was interrupted before it got one).
+    public var reserveAddress = false
     public var start = false
     public var stop = false
 }
@@ -292,6 +294,10 @@ public enum FleetPlanner {
                 update.resize = request
                 update.restart = member.state == .running && resizeChanges.contains { $0.effect == .restartNeeded }
                 changes += resizeChanges.map { "\($0.resource) \($0.from) → \($0.to) (\($0.effect == .restartNeeded ? "restart" : $0.effect.rawValue))" }
+            }
+            if current.network != nil && current.address == nil {
+                update.reserveAddress = true
+                changes.append("reserve an address on \(member.network.name)")
             }
             let wantedForwards = member.forwards
             update.removeForwards = current.forwards.filter { !wantedForwards.contains($0) }.map(\.name)
