@@ -1,7 +1,13 @@
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <sched.h>
+#include <unistd.h>
 #include "csystem.h"
 
 int csystem_enter_network_namespace(int fd) {
     return setns(fd, CLONE_NEWNET);
+}
+
+int csystem_cloexec_pipe(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC);
 }

@@ -19,29 +19,12 @@ public enum ProcessRunner {
     }
 
     public static func capture(_ tool: String, _ arguments: [String], environment: [String: String]? = nil,
-                               passthroughStderr: Bool = false) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [tool] + arguments
-        if let environment {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        }
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = passthroughStderr ? FileHandle.standardError : stderr
-        process.standardInput = FileHandle.nullDevice
-        do {
-            try process.run()
-        } catch {
-            throw VMCtlError("cannot run \(tool): \(error.localizedDescription)")
-        }
-        // Read both pipes before waiting, so a chatty tool cannot block on a full pipe.
-        let errorData = passthroughStderr ? Data() : stderr.fileHandleForReading.readDataToEndOfFile()
-        let outputData = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus,
-                      output: String(decoding: outputData, as: UTF8.self),
-                      errorOutput: String(decoding: errorData, as: UTF8.self))
+                               input: String? = nil, passthroughStderr: Bool = false) throws -> Result {
+        let child = try ChildProcess([tool] + arguments, environment: environment, input: input.map { Data($0.utf8) },
+                                     stderr: passthroughStderr ? .inherit : .capture)
+        let result = child.finish()
+        return Result(status: result.status,
+                      output: String(decoding: result.output, as: UTF8.self),
+                      errorOutput: String(decoding: result.errorOutput, as: UTF8.self))
     }
 }

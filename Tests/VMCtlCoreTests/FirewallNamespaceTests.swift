@@ -176,7 +176,7 @@ final class FirewallLab: @unchecked Sendable {
 
     let prefix: String
     private var namespaces: [String] = []
-    private var listeners: [(namespace: String, port: Int, process: Process)] = []
+    private var listeners: [(namespace: String, port: Int, process: ChildProcess)] = []
 
     init(_ name: String) throws {
         prefix = "vmctl-fwtest-\(getpid())-\(name)"
@@ -218,14 +218,8 @@ final class FirewallLab: @unchecked Sendable {
 
     /// A TCP server in `ns` that answers every connection with "REPLY from PEER".
     func listen(_ ns: String, port: Int, reply: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["ip", "netns", "exec", ns, "socat", "TCP-LISTEN:\(port),fork,reuseaddr",
-                             "SYSTEM:echo \(reply) from $SOCAT_PEERADDR"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        let process = try ChildProcess(["ip", "netns", "exec", ns, "socat", "TCP-LISTEN:\(port),fork,reuseaddr",
+                                        "SYSTEM:echo \(reply) from $SOCAT_PEERADDR"], stdout: .discard, stderr: .discard)
         listeners.append((ns, port, process))
     }
 
@@ -258,10 +252,9 @@ final class FirewallLab: @unchecked Sendable {
     func output(_ argv: [String]) throws -> String { try run(argv) }
 
     func tearDown() {
-        // SIGKILL: a child started from a dispatch thread inherits its blocked signals, SIGTERM included.
-        for listener in listeners where listener.process.isRunning {
-            kill(listener.process.processIdentifier, SIGKILL)
-            listener.process.waitUntilExit()
+        for listener in listeners {
+            listener.process.signal(SIGTERM)
+            listener.process.wait()
         }
         listeners = []
         for ns in namespaces.reversed() { _ = try? run(["ip", "netns", "del", ns]) }

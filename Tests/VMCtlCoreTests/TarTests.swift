@@ -109,12 +109,7 @@ func readArchive(_ reader: TarReader) throws -> [(TarHeader, [UInt8])] {
     }
 
     private func runTar(_ arguments: [String]) throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["tar"] + arguments
-        try process.run()
-        process.waitUntilExit()
-        return process.terminationStatus
+        try ChildProcess(["tar"] + arguments, stdout: .inherit, stderr: .inherit).wait()
     }
 
     /// Past 8 GiB - 1 the octal field is full; the base-256 form (GNU tar, bsdtar) carries the size.

@@ -120,19 +120,14 @@ struct InterruptedCloneTests {
         #expect(try Harness.vmctl("ssh", source, "--", "yes vmctl | head -c 150000000 > /data/big; sync").status == 0)
         #expect(try Harness.vmctl("stop", source).status == 0)
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Harness.vmctlPath)
-        process.arguments = ["clone", source, clone, "--full"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try Harness.start([Harness.vmctlPath, "clone", source, clone, "--full"])
         var volumeSeen = false
         for _ in 0..<400 where !volumeSeen && process.isRunning {
             volumeSeen = try !Harness.volumes(of: clone).isEmpty
             if !volumeSeen { Thread.sleep(forTimeInterval: 0.01) }
         }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        process.wait()
         #expect(volumeSeen, "the clone's volume never appeared before vmctl finished")
         #expect(try !Harness.domainExists(clone))
 

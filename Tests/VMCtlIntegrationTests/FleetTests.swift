@@ -270,30 +270,19 @@ struct FleetTests {
         _ = try Harness.vmctl("destroy", lab)
 
         // Killed as soon as the first VM is defined: others are half made or not started.
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Harness.vmctlPath)
-        process.arguments = ["apply", lab, "--parallel", "2"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try Harness.start([Harness.vmctlPath, "apply", lab, "--parallel", "2"])
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline, try !members.contains(where: { try Harness.domainExists($0) }) { Thread.sleep(forTimeInterval: 0.05) }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        process.wait()
 
         // Two applies at once: the second waits for the first's lock, they do not interleave.
-        let background = Process()
-        background.executableURL = URL(fileURLWithPath: Harness.vmctlPath)
-        background.arguments = ["apply", lab]
-        let backgroundErr = Pipe()
-        background.standardOutput = FileHandle.nullDevice
-        background.standardError = backgroundErr
-        try background.run()
+        let background = try Harness.start([Harness.vmctlPath, "apply", lab], stderr: .capture)
         let rerun = try Self.apply(lab)
-        background.waitUntilExit()
-        let backgroundText = String(decoding: backgroundErr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let backgroundResult = background.finish()
+        let backgroundText = String(decoding: backgroundResult.errorOutput, as: UTF8.self)
         #expect(rerun.status == 0, "\(rerun.stdout)\n\(rerun.stderr)")
-        #expect(background.terminationStatus == 0, "\(backgroundText)")
+        #expect(backgroundResult.status == 0, "\(backgroundText)")
         #expect(rerun.stderr.contains("waiting for it to finish") || backgroundText.contains("waiting for it to finish"))
 
         // Exactly the three members, each with its two volumes and one reservation; nothing left to do.

@@ -18,19 +18,14 @@ enum Harness {
     }
 
     static func run(_ executable: String, _ arguments: [String]) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
-        process.arguments = executable.hasPrefix("/") ? arguments : [executable] + arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus,
-                      stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+        let finished = try ChildProcess([executable] + arguments).finish()
+        return Result(status: finished.status, stdout: String(decoding: finished.output, as: UTF8.self),
+                      stderr: String(decoding: finished.errorOutput, as: UTF8.self))
+    }
+
+    /// Starts a command in the background with its output discarded; the caller stops or waits for it.
+    static func start(_ argv: [String], stderr: ChildProcess.Output = .discard) throws -> ChildProcess {
+        try ChildProcess(argv, stdout: .discard, stderr: stderr)
     }
 
     static func vmctl(_ arguments: String...) throws -> Result { try run(vmctlPath, arguments) }
@@ -53,22 +48,14 @@ enum Harness {
     static func outside(_ arguments: String...) throws -> Result { try run(repositoryRoot + "/scripts/outside", arguments) }
 
     /// Starts a command on the neighbour host in the background; the caller terminates it.
-    static func startOutside(_ arguments: [String]) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: repositoryRoot + "/scripts/outside")
-        process.arguments = arguments
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process
+    static func startOutside(_ arguments: [String]) throws -> ChildProcess {
+        try start([repositoryRoot + "/scripts/outside"] + arguments)
     }
 
-    /// Stops a background helper started with `startOutside`. SIGKILL, because a child started from a
-    /// test's worker thread inherits a blocked SIGTERM.
-    static func stop(_ process: Process) {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+    /// Stops a background helper started with `start` or `startOutside`.
+    static func stop(_ process: ChildProcess) {
+        process.signal(SIGTERM)
+        process.wait()
     }
 
     /// Guest networks in these tests live in 10.0.0.0/8 inside libvirtd's namespace, whose only way out

@@ -11,7 +11,7 @@ struct NetworkingTests {
     static let key = SSHKeyStore().privateKeyPath
 
     /// A server on the neighbour host that answers with the address the connection came from.
-    static func startEchoServer(port: Int) throws -> Process {
+    static func startEchoServer(port: Int) throws -> ChildProcess {
         // socat strips quotes from its address, so the reply is written by a script of its own.
         let script = FileManager.default.temporaryDirectory.appendingPathComponent("vmctl-echo-peer.sh").path
         try "#!/bin/sh\necho \"$SOCAT_PEERADDR\"\n".write(toFile: script, atomically: true, encoding: .utf8)
@@ -167,13 +167,7 @@ struct NetworkingTests {
             #expect(result.stderr.contains(message) && result.stderrLines.count == 1, "\(arguments): \(result.stderr)")
         }
         // A host port with a listening socket on the host is refused.
-        let listener = Process()
-        listener.executableURL = URL(fileURLWithPath: Harness.repositoryRoot + "/scripts/hostns")
-        listener.arguments = ["socat", "TCP-LISTEN:2399,reuseaddr", "-"]
-        listener.standardInput = Pipe()
-        listener.standardOutput = FileHandle.nullDevice
-        listener.standardError = FileHandle.nullDevice
-        try listener.run()
+        let listener = try Harness.start([Harness.repositoryRoot + "/scripts/hostns", "socat", "TCP-LISTEN:2399,reuseaddr", "SYSTEM:true"])
         defer { Harness.stop(listener) }
         var inUse = try Harness.vmctl("forward", "add", vm, "--host-port", "2399", "--guest-port", "22")
         for _ in 0..<20 where !inUse.stderr.contains("listening socket") {

@@ -204,40 +204,8 @@ struct FirewallHost {
         return try TableSnapshot(json: result.output)
     }
 
-    private final class Buffer: @unchecked Sendable { var data = Data() }
-
     static func execute(_ argv: [String], input: String?) throws -> ProcessRunner.Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = argv
-        let stdout = Pipe(), stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        let stdin = input.map { _ in Pipe() }
-        process.standardInput = stdin ?? FileHandle.nullDevice
-        do {
-            try process.run()
-        } catch {
-            throw VMCtlError("cannot run \(argv.first ?? "?"): \(error.localizedDescription)")
-        }
-        // Feed stdin and drain stderr on other threads, so that no pipe can fill up and block the tool.
-        let group = DispatchGroup()
-        if let stdin, let input {
-            let writer = stdin.fileHandleForWriting
-            let data = Data(input.utf8)
-            DispatchQueue.global().async(group: group) {
-                try? writer.write(contentsOf: data)
-                try? writer.close()
-            }
-        }
-        let errors = Buffer()
-        let errorReader = stderr.fileHandleForReading
-        DispatchQueue.global().async(group: group) { errors.data = errorReader.readDataToEndOfFile() }
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        return ProcessRunner.Result(status: process.terminationStatus, output: String(decoding: output, as: UTF8.self),
-                                    errorOutput: String(decoding: errors.data, as: UTF8.self))
+        try ProcessRunner.capture(argv[0], Array(argv.dropFirst()), input: input)
     }
 }
 
