@@ -314,7 +314,8 @@ public struct Instances {
     public func list() throws -> [InstanceSummary] {
         let domains = try libvirt("cannot list VMs") { try session.connection.listAllDomains() }
         var leaseCache: [String: [DHCPLease]] = [:]
-        return try domains.map { try summary(of: $0, leaseCache: &leaseCache) }.sorted { $0.name < $1.name }
+        return try domains.compactMap { domain in try unlessVanished { try summary(of: domain, leaseCache: &leaseCache) } }
+            .sorted { $0.name < $1.name }
     }
 
     public func summary(of domain: Domain) throws -> InstanceSummary {

@@ -52,7 +52,7 @@ public struct Storage {
         guard let pool = try existingPool(), try pool.isActive else { return [] }
         return try pool.listAllVolumes().compactMap { volume in
             guard volume.name.hasPrefix(Self.imagePrefix) else { return nil }
-            return try imageInfo(volume)
+            return try unlessVanished { try imageInfo(volume) }
         }.sorted { $0.name < $1.name }
     }
 

@@ -23,6 +23,16 @@ extension LibvirtError {
 
 /// Runs a libvirt call and turns its failure into a one-line error saying what failed.
 @discardableResult
+/// Reads an object that a listing just returned: nil when another client removed it in between, which a
+/// listing skips rather than fails on.
+func unlessVanished<T>(_ body: () throws -> T) throws -> T? {
+    do {
+        return try body()
+    } catch let error as LibvirtError where error.isNotFound {
+        return nil
+    }
+}
+
 func libvirt<T>(_ action: @autoclosure () -> String, _ body: () throws -> T) throws -> T {
     do {
         return try body()

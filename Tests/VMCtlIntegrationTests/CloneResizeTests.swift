@@ -72,7 +72,7 @@ struct CloneResizeTests {
 
         let resized = try Harness.vmctl("resize", name, "--cpus", "2", "--memory", "1G", "--disk", "3G", "--json")
         #expect(resized.status == 0, "\(resized.stderr)")
-        let changes = try JSONDecoder().decode([ResizeChange].self, from: Data(resized.stdout.utf8))
+        let changes = try resized.decode([ResizeChange].self)
         #expect(changes.map(\.effect) == [.live, .live, .live])
 
         // The guest onlines the new vCPU and the balloon gives memory back within a few seconds.
@@ -97,7 +97,7 @@ struct CloneResizeTests {
     }
 
     private func details(_ name: String) throws -> InstanceDetails {
-        try JSONDecoder().decode(InstanceDetails.self, from: Data(Harness.vmctl("info", name, "--json").stdout.utf8))
+        try Harness.vmctl("info", name, "--json").decode(InstanceDetails.self)
     }
 
     private func guestSizes(_ name: String) throws -> (cpus: Int, memoryKiB: Int, diskSectors: Int) {

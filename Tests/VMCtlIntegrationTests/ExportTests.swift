@@ -38,7 +38,7 @@ struct ExportTests {
         // image create --from: a standalone image; a new VM on it sees the files under its own name.
         let created = try Harness.vmctl("image", "create", "--from", source, image, "--json")
         #expect(created.status == 0, "\(created.stderr)")
-        let info = try JSONDecoder().decode(ImageInfo.self, from: Data(created.stdout.utf8))
+        let info = try created.decode(ImageInfo.self)
         #expect(info.name == image && info.format == "qcow2")
         let volume = try Harness.virsh("vol-dumpxml", "--pool", "vmctl", info.volume).stdout
         #expect(!volume.contains("<backingStore>"), "the image must not be an overlay: \(volume)")
@@ -49,7 +49,7 @@ struct ExportTests {
         // export → delete → import: the same VM comes back with its files and a new identity.
         let exported = try Harness.vmctl("export", source, archive, "--json")
         #expect(exported.status == 0, "\(exported.stderr)")
-        let result = try JSONDecoder().decode(ExportResult.self, from: Data(exported.stdout.utf8))
+        let result = try exported.decode(ExportResult.self)
         let attributes = try FileManager.default.attributesOfItem(atPath: archive)
         #expect((attributes[.size] as? NSNumber)?.uint64Value == result.bytes)
         let leftovers = try Self.exportVolumes()
@@ -133,18 +133,18 @@ struct ExportTests {
     }
 
     static func imageExists(_ name: String) throws -> Bool {
-        let images = try JSONDecoder().decode([ImageInfo].self, from: Data(try Harness.vmctl("image", "list", "--json").stdout.utf8))
+        let images = try Harness.vmctl("image", "list", "--json").decode([ImageInfo].self)
         return images.contains { $0.name == name }
     }
 
     static func summary(_ name: String) throws -> InstanceSummary {
-        let all = try JSONDecoder().decode([InstanceSummary].self, from: Data(try Harness.vmctl("list", "--json").stdout.utf8))
+        let all = try Harness.vmctl("list", "--json").decode([InstanceSummary].self)
         guard let summary = all.first(where: { $0.name == name }) else { throw HarnessError("VM '\(name)' not listed") }
         return summary
     }
 
     static func details(_ name: String) throws -> InstanceDetails {
-        try JSONDecoder().decode(InstanceDetails.self, from: Data(try Harness.vmctl("info", name, "--json").stdout.utf8))
+        try Harness.vmctl("info", name, "--json").decode(InstanceDetails.self)
     }
 
     /// Temporary flattened volumes of exports of this suite's VMs.

@@ -15,6 +15,15 @@ enum Harness {
         let stderr: String
         var stderrLines: [Substring] { stderr.split(separator: "\n") }
         var trimmed: String { stdout.trimmingCharacters(in: .whitespacesAndNewlines) }
+
+        /// The `--json` report on stdout; a failure names the command's exit status and its error line.
+        func decode<T: Decodable>(_ type: T.Type) throws -> T {
+            do {
+                return try JSONDecoder().decode(type, from: Data(stdout.utf8))
+            } catch {
+                throw HarnessError("no \(type) in the output (exit \(status)): \(stderr.isEmpty ? stdout : stderr)")
+            }
+        }
     }
 
     static func run(_ executable: String, _ arguments: [String]) throws -> Result {

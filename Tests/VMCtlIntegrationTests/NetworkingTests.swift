@@ -182,7 +182,7 @@ struct NetworkingTests {
         let exhausted = try Harness.vmctl("fip", "allocate", "nw-tiny")
         #expect(exhausted.status != 0 && exhausted.stderr.contains("exhausted"))
         _ = try Harness.vmctl("fip", "release", "198.51.100.120")
-        let forwards = try JSONDecoder().decode([PortForward].self, from: Data(Harness.vmctl("forward", "list", vm, "--json").stdout.utf8))
+        let forwards = try Harness.vmctl("forward", "list", vm, "--json").decode([PortForward].self)
         #expect(forwards.isEmpty, "refused forwards must not be recorded: \(forwards)")
     }
 }

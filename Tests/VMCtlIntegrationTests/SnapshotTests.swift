@@ -15,7 +15,7 @@ struct SnapshotTests {
     private func list(_ vm: String) throws -> [SnapshotInfo] {
         let result = try Harness.vmctl("snapshot", "list", vm, "--json")
         #expect(result.status == 0, "\(result.stderr)")
-        return try JSONDecoder().decode([SnapshotInfo].self, from: Data(result.stdout.utf8))
+        return try result.decode([SnapshotInfo].self)
     }
 
     private func expectRefused(_ result: Harness.Result, _ message: String, sourceLocation: SourceLocation = #_sourceLocation) {
@@ -35,7 +35,7 @@ struct SnapshotTests {
 
         let created = try Harness.vmctl("snapshot", "create", vm, "s1", "--description", "it's \"first\" <only>", "--json")
         #expect(created.status == 0, "\(created.stderr)")
-        let info = try JSONDecoder().decode(SnapshotInfo.self, from: Data(created.stdout.utf8))
+        let info = try created.decode(SnapshotInfo.self)
         #expect(info.kind == .internal)
         #expect(info.includesMemory)
         #expect(info.state == "running")
@@ -115,7 +115,7 @@ struct SnapshotTests {
 
         let created = try Harness.vmctl("snapshot", "create", vm, "off1", "--disk-only", "--json")
         #expect(created.status == 0, "\(created.stderr)")
-        let info = try JSONDecoder().decode(SnapshotInfo.self, from: Data(created.stdout.utf8))
+        let info = try created.decode(SnapshotInfo.self)
         #expect(info.kind == .internal)
         #expect(!info.includesMemory)
         #expect(info.state == "shutoff")
