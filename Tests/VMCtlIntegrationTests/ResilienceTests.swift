@@ -21,9 +21,8 @@ struct ResilienceTests {
 
     @Test func forwardAndFloatingIPSurviveNetworkRestartDaemonRestartAndFlush() throws {
         let vm = "rs-web", network = "rs-net", pool = "rs-ext", floating = "198.51.100.140"
-        try Harness.removeIfPresent(vm)
-        _ = try? Harness.vmctl("net", "delete", network, "--force")
-        defer {
+        // Also before: a run that was killed left its objects.
+        func removeAll() {
             _ = try? Harness.vmctl("fip", "disassociate", floating)
             _ = try? Harness.vmctl("fip", "release", floating)
             _ = try? Harness.vmctl("fip", "pool", "delete", pool)
@@ -32,6 +31,8 @@ struct ResilienceTests {
             _ = try? Harness.vmctl("secgroup", "delete", "rs-web")
             _ = try? Harness.vmctl("net", "delete", network, "--force")
         }
+        removeAll()
+        defer { removeAll() }
         #expect(try Harness.vmctl("net", "create", network, "--subnet", "10.86.0.0/24").status == 0)
         #expect(try Harness.vmctl("create", vm, "--network", network, "--start").status == 0)
         #expect(try Harness.vmctl("ip", vm, "--wait", "120").status == 0)
