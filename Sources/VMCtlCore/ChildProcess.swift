@@ -90,7 +90,8 @@ public final class ChildProcess: @unchecked Sendable {
         var noSignals = sigset_t()
         sigemptyset(&noSignals)
         posix_spawnattr_setsigmask(&attributes, &noSignals)
-        // The Swift runtime ignores SIGPIPE; a child must not inherit that (`yes | head` would never end).
+        // Whatever this process ignores or blocks, a child starts with the defaults: under an ignored SIGPIPE
+        // `yes | head` would never end.
         var defaults = sigset_t()
         sigemptyset(&defaults)
         for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD] { sigaddset(&defaults, signal) }
@@ -142,6 +143,18 @@ public final class ChildProcess: @unchecked Sendable {
         var written = 0
         if inputFD >= 0 && input.isEmpty { closeFD(&inputFD) }
         var buffer = [UInt8](repeating: 0, count: 65536)
+        // A child that exits without reading all its input makes the write fail with EPIPE and raise SIGPIPE,
+        // whose default action would end vmctl: held back on this thread and discarded.
+        var pipeSignal = sigset_t()
+        sigemptyset(&pipeSignal)
+        sigaddset(&pipeSignal, SIGPIPE)
+        var previousMask = sigset_t()
+        pthread_sigmask(SIG_BLOCK, &pipeSignal, &previousMask)
+        defer {
+            var immediately = timespec(tv_sec: 0, tv_nsec: 0)
+            while sigtimedwait(&pipeSignal, nil, &immediately) == SIGPIPE {}
+            pthread_sigmask(SIG_SETMASK, &previousMask, nil)
+        }
         while inputFD >= 0 || outputFD >= 0 || errorFD >= 0 {
             var fds = [pollfd(fd: inputFD, events: Int16(POLLOUT), revents: 0),
                        pollfd(fd: outputFD, events: Int16(POLLIN), revents: 0),

@@ -29,6 +29,12 @@ struct ChildProcessTests {
         #expect(result.output == input)
     }
 
+    @Test func aChildThatStopsReadingItsInputDoesNotEndTheParent() throws {
+        // 4 MiB for a child that reads nothing: the write fails with EPIPE and raises SIGPIPE here.
+        let result = try ChildProcess(["sh", "-c", "exit 7"], input: Data(count: 4 << 20)).finish()
+        #expect(result.status == 7)
+    }
+
     @Test func childrenGetDefaultSignalDispositions() throws {
         // Under an inherited ignored SIGPIPE, `yes` would loop forever on a closed pipe.
         let result = try ChildProcess(["sh", "-c", "yes | head -c 10 >/dev/null; echo finished"]).finish()
