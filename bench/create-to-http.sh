@@ -153,7 +153,8 @@ remaining_us() { echo $(($1 + TIMEOUT_S * 1000000 - $(now_us))); }
 wait_http() {
   local start=$1 ip=$2 expected=$3 page
   while (($(remaining_us "$start") > 0)); do
-    page=$("$HOSTNS" curl -s -m 1 "http://$ip/" 2>/dev/null || true)
+    # As vmctl's management group: vmctl's NAT networks keep other host processes off their guests.
+    page=$("$HOSTNS" setpriv --regid vmctl --clear-groups curl -s -m 1 "http://$ip/" 2>/dev/null || true)
     [[ $page == *"<title>$expected</title>"* ]] && return 0
     sleep "$POLL_S"
   done
