@@ -236,14 +236,13 @@ final class FirewallLab: @unchecked Sendable {
 
     /// The first line a TCP connection from `ns` to `target` receives, or nil when it cannot connect.
     func connect(_ ns: String, _ target: String) throws -> String? {
-        let result = try FirewallHost.execute(
-            ["ip", "netns", "exec", ns, "socat", "-T", "2", "STDIO", "TCP:\(target),connect-timeout=0.7"], input: "")
+        let result = try ProcessRunner.capture("ip", ["netns", "exec", ns, "socat", "-T", "2", "STDIO", "TCP:\(target),connect-timeout=0.7"], input: "")
         guard result.status == 0 else { return nil }
         return result.output.split(separator: "\n").first.map(String.init)
     }
 
     func ping(_ ns: String, _ target: String) -> Bool {
-        (try? FirewallHost.execute(["ip", "netns", "exec", ns, "ping", "-c", "1", "-W", "1", target], input: nil).status) == 0
+        (try? ProcessRunner.capture("ip", ["netns", "exec", ns, "ping", "-c", "1", "-W", "1", target]).status) == 0
     }
 
     @discardableResult

@@ -170,7 +170,7 @@ struct FirewallHost {
     @discardableResult
     func run(_ argv: [String], input: String? = nil) throws -> ProcessRunner.Result {
         let full = (namespace.map { ["ip", "netns", "exec", $0] } ?? []) + argv
-        let result = try Self.execute(full, input: input)
+        let result = try ProcessRunner.capture(full[0], Array(full.dropFirst()), input: input)
         if result.status != 0, input == nil, argv.first != "nft" {
             let detail = result.errorOutput.split(whereSeparator: \.isNewline).last.map(String.init) ?? "exit status \(result.status)"
             throw VMCtlError("\(argv.prefix(3).joined(separator: " ")) failed: \(detail)")
@@ -202,10 +202,6 @@ struct FirewallHost {
             throw VMCtlError("nft could not list table ip vmctl: \(result.errorOutput.trimmingSpaces)")
         }
         return try TableSnapshot(json: result.output)
-    }
-
-    static func execute(_ argv: [String], input: String?) throws -> ProcessRunner.Result {
-        try ProcessRunner.capture(argv[0], Array(argv.dropFirst()), input: input)
     }
 }
 
