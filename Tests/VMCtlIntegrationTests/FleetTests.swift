@@ -66,6 +66,10 @@ struct FleetTests {
         return (plan.status, plan.stdout.split(separator: "\n").map(String.init))
     }
 
+    static func expectSuccess(_ result: Harness.Result, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(result.status == 0, "\(result)", sourceLocation: sourceLocation)
+    }
+
     @Test func edgeClusterAppliesResizesSnapshotsAndDestroys() throws {
         let copy = try LabCopy()
         let lab = copy.lab("edge-cluster")
@@ -89,7 +93,7 @@ struct FleetTests {
         // Again: nothing to do, nothing touched.
         let uuids = try members.map { try Harness.virsh("domuuid", $0).trimmed }
         let again = try Self.apply(lab)
-        #expect(again.status == 0)
+        #expect(again.status == 0, "\(again)")
         #expect(again.stdout.contains("lab edge-cluster: 0 to create, 0 to update, 0 to replace, 0 to delete, 4 unchanged"), "\(again.stdout)")
         #expect(try members.map { try Harness.virsh("domuuid", $0).trimmed } == uuids)
         #expect(try Self.planSummary(lab).status == 0)
@@ -121,7 +125,7 @@ struct FleetTests {
         // A member removed from the files (count 2 → 1) is deleted; only it.
         try copy.edit("domains/edge-cluster.yaml", replacing: "count: 2", with: "count: 1")
         let shrunk = try Self.apply(lab)
-        #expect(shrunk.status == 0)
+        #expect(shrunk.status == 0, "\(shrunk)")
         #expect(shrunk.stdout.contains("-   domain edge-worker-2  delete"), "\(shrunk.stdout)")
         try Self.expectGone(vms: ["edge-worker-2"], networks: [])
         #expect(try Harness.domainExists("edge-worker-1"))
@@ -192,7 +196,7 @@ struct FleetTests {
         #expect(try Harness.outside("ip", "route", "replace", "10.101.0.0/24", "via", "198.51.100.1").status == 0)
         defer { _ = try? Harness.outside("ip", "route", "del", "10.101.0.0/24") }
         #expect(try Harness.outside("curl", "-s", "-m", "3", "-d", "5 6", "http://10.101.0.11:50001/").status != 0)
-        #expect(try Harness.vmctl("destroy", lab).status == 0)
+        try Self.expectSuccess(Harness.vmctl("destroy", lab))
         try Self.expectGone(vms: ["sec-sum", "sec-sub", "sec-mul", "sec-div", "sec-calculator"], networks: ["fl-calcs-ops", "fl-calcs-front"])
     }
 
@@ -206,7 +210,7 @@ struct FleetTests {
         let last = Int(instance.split(separator: ".").last ?? "") ?? 0
         #expect((100...200).contains(last), "address \(instance) outside the allocation pool")
         #expect(try Self.ssh("topo-peer", "ping -c 1 -W 3 \(instance) >/dev/null && echo ok").trimmed == "ok")
-        #expect(try Harness.vmctl("destroy", lab).status == 0)
+        try Self.expectSuccess(Harness.vmctl("destroy", lab))
         try Self.expectGone(vms: ["topo-instance-1", "topo-instance-2", "topo-peer"], networks: ["fl-topo-test1", "fl-topo-test2"])
     }
 
@@ -228,13 +232,13 @@ struct FleetTests {
         let plan = try Self.planSummary(lab)
         #expect(plan.status == 2)
         #expect(plan.lines.contains { $0.contains("reserve an address on fl-vbox") }, "\(plan.lines)")
-        #expect(try Self.apply(lab).status == 0)
+        try Self.expectSuccess(Self.apply(lab))
         let restored = try Harness.virsh("net-dumpxml", "fl-vbox").stdout
         #expect(restored.contains(host), "\(restored)")
         #expect(try Self.planSummary(lab).status == 0)
         #expect(try Harness.run(Harness.repositoryRoot + "/scripts/outside", ssh + ["root@198.51.100.1", "hostname"]).trimmed == "osboxes")
 
-        #expect(try Harness.vmctl("destroy", lab).status == 0)
+        try Self.expectSuccess(Harness.vmctl("destroy", lab))
         try Self.expectGone(vms: ["osboxes"], networks: ["fl-vbox"])
     }
 
@@ -297,7 +301,7 @@ struct FleetTests {
         #expect(try Self.planSummary(lab).status == 0)
         for vm in members { #expect(try Self.ssh(vm, "hostname").trimmed == vm) }
 
-        #expect(try Harness.vmctl("destroy", lab).status == 0)
+        try Self.expectSuccess(Harness.vmctl("destroy", lab))
         try Self.expectGone(vms: members, networks: ["fl-kill"])
     }
 

@@ -9,12 +9,14 @@ enum Harness {
     static let vmctlPath = ProcessInfo.processInfo.environment["VMCTL_BIN"] ?? repositoryRoot + "/.build/debug/vmctl"
     static let uri = "qemu:///system"
 
-    struct Result {
+    struct Result: CustomStringConvertible {
         let status: Int32
         let stdout: String
         let stderr: String
         var stderrLines: [Substring] { stderr.split(separator: "\n") }
         var trimmed: String { stdout.trimmingCharacters(in: .whitespacesAndNewlines) }
+        /// For expectation messages: what a user would see.
+        var description: String { "exit \(status)\n\(stdout)\(stderr)" }
 
         /// The `--json` report on stdout; a failure names the command's exit status and its error line.
         func decode<T: Decodable>(_ type: T.Type) throws -> T {
