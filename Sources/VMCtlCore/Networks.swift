@@ -199,7 +199,7 @@ public struct Networks: Sendable {
         let attached = try attachedVMs()
         // vmctl-control only holds vmctl's control state; it is never started and carries no guests.
         return try session.connection.listAllNetworks().filter { $0.name != ControlStore.networkName }
-            .map { try summary(of: $0, attached: attached) }.sorted { $0.name < $1.name }
+            .compactMap { network in try unlessVanished { try summary(of: network, attached: attached) } }.sorted { $0.name < $1.name }
     }
 
     public func summary(of network: Network, attached: [String: [String]]? = nil) throws -> NetworkSummary {

@@ -21,10 +21,8 @@ extension LibvirtError {
     func context(_ action: String) -> VMCtlError { VMCtlError("\(action): \(message)") }
 }
 
-/// Runs a libvirt call and turns its failure into a one-line error saying what failed.
-@discardableResult
 /// Reads an object that a listing just returned: nil when another client removed it in between, which a
-/// listing skips rather than fails on.
+/// listing skips rather than fails on. Wraps the libvirt call itself, before `libvirt(_:_:)` rewords its error.
 func unlessVanished<T>(_ body: () throws -> T) throws -> T? {
     do {
         return try body()
@@ -33,6 +31,8 @@ func unlessVanished<T>(_ body: () throws -> T) throws -> T? {
     }
 }
 
+/// Runs a libvirt call and turns its failure into a one-line error saying what failed.
+@discardableResult
 func libvirt<T>(_ action: @autoclosure () -> String, _ body: () throws -> T) throws -> T {
     do {
         return try body()

@@ -140,7 +140,7 @@ public struct FleetObserver {
         for domain in try call("cannot list VMs", { try session.connection.listAllDomains() }) {
             guard let document = try? call("cannot read VM", { try DomainDocument(xml: domain.xml([.inactive])) }) else { continue }
             let metadata = InstanceMetadata(domain: document)
-            guard let running = try unlessVanished({ try call("cannot read VM state", { try domain.isActive }) }) else { continue }
+            guard let running = try call("cannot read VM state", { try unlessVanished { try domain.isActive } }) else { continue }
             let interface = document.interfaces.first
             var disk: ByteSize?
             // Only lab VMs are compared in detail: their disk size needs two calls more.
