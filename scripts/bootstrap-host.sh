@@ -268,7 +268,13 @@ ensure_ns() {
 }
 
 # ip -n NS link show DEV reports the interface as administratively up.
-link_is_up() { ip -n "$1" -o link show dev "$2" 2>/dev/null | grep -q '[<,]UP[,>]'; }
+# Output is captured before matching: under pipefail, `ip … | grep -q` fails whenever grep stops reading
+# early and ip gets SIGPIPE.
+link_is_up() {
+  local state
+  state=$(ip -n "$1" -o link show dev "$2" 2>/dev/null) || return 1
+  [[ $state =~ [\<,]UP[,\>] ]]
+}
 
 ensure_link_up() {
   link_is_up "$1" "$2" && return 0
@@ -278,7 +284,10 @@ ensure_link_up() {
 
 ensure_addr() {
   local ns=$1 dev=$2 cidr=$3
-  ip -n "$ns" -4 -o addr show dev "$dev" | grep -qF " $cidr " && return 0
+  local current
+  current=$(ip -n "$ns" -4 -o addr show dev "$dev")
+  # Captured first (see link_is_up): floating IPs make this list long enough for grep -q to cut it short.
+  [[ $current == *" $cidr "* ]] && return 0
   ip -n "$ns" addr add "$cidr" dev "$dev"
   did "$ns: $cidr on $dev"
 }
