@@ -21,6 +21,25 @@ public enum GuestReachability {
         return false
     }
 
+    /// A TCP socket connecting to `port` of an on-link guest address (nil for any other address, so no
+    /// packet is routed away): the socket, which the caller closes, and connect()'s result. `flags` are
+    /// extra socket flags (SOCK_NONBLOCK); `configure` runs before connecting (timeouts).
+    static func connectOnLink(_ address: String, port: UInt16, flags: Int32 = 0,
+                              configure: (Int32) -> Void = { _ in }) -> (fd: Int32, result: Int32)? {
+        guard let target = IPv4Address(address), isOnLink(address) else { return nil }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | flags, 0)
+        guard fd >= 0 else { return nil }
+        configure(fd)
+        var sin = sockaddr_in()
+        sin.sin_family = sa_family_t(AF_INET)
+        sin.sin_port = port.bigEndian
+        sin.sin_addr.s_addr = target.value.bigEndian
+        let result = withUnsafePointer(to: &sin) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        return (fd, result)
+    }
+
     public enum Reply: Sendable, Equatable {
         /// Something listens on the port.
         case accepted
@@ -37,17 +56,8 @@ public enum GuestReachability {
     }
 
     public static func probe(_ address: String, port: UInt16, timeout: Double = 0.3) -> Reply {
-        guard let target = IPv4Address(address), isOnLink(address) else { return .silent }
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return .silent }
+        guard let (fd, started) = connectOnLink(address, port: port, flags: Int32(SOCK_NONBLOCK.rawValue)) else { return .silent }
         defer { close(fd) }
-        var sin = sockaddr_in()
-        sin.sin_family = sa_family_t(AF_INET)
-        sin.sin_port = port.bigEndian
-        sin.sin_addr.s_addr = target.value.bigEndian
-        let started = withUnsafePointer(to: &sin) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
         if started == 0 { return .accepted }
         if errno == ECONNREFUSED { return .refused }
         guard errno == EINPROGRESS else { return .silent }

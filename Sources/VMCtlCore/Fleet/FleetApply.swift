@@ -477,20 +477,13 @@ public struct FleetReadinessProbe {
 /// A minimal HTTP/1.0 GET on the calling thread (which is in libvirtd's network namespace): the status code.
 enum FleetHTTP {
     static func status(_ address: String, port: UInt16, path: String, timeout: Double = 2) -> Int? {
-        guard let target = IPv4Address(address), GuestReachability.isOnLink(address) else { return nil }
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var wait = timeval(tv_sec: Int(timeout), tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
-        var sin = sockaddr_in()
-        sin.sin_family = sa_family_t(AF_INET)
-        sin.sin_port = port.bigEndian
-        sin.sin_addr.s_addr = target.value.bigEndian
-        let connected = withUnsafePointer(to: &sin) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        let connection = GuestReachability.connectOnLink(address, port: port) { fd in
+            var wait = timeval(tv_sec: Int(timeout), tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
         }
+        guard let (fd, connected) = connection else { return nil }
+        defer { close(fd) }
         guard connected == 0 else { return nil }
         let request = Array("GET \(path) HTTP/1.0\r\nHost: \(address)\r\nUser-Agent: vmctl\r\n\r\n".utf8)
         guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count else { return nil }
