@@ -10,10 +10,12 @@ all: build
 bootstrap:
 	bash scripts/bootstrap-host.sh --quiet
 
-# The libvirt network hook (installed by the bootstrap) calls /usr/local/bin/vmctl: point it at this build.
+# The libvirt network hook (installed by the bootstrap) and the firewall watcher run /usr/local/bin/vmctl as
+# root: install a root-owned copy of this build there (a link into the checkout would hand root to whoever
+# can write the checkout), then (re)start the watcher on it.
 build: bootstrap
 	$(SWIFT) build
-	ln -sfn "$(CURDIR)/$(VMCTL)" /usr/local/bin/vmctl
+	bash scripts/install-vmctl.sh "$(CURDIR)/.build/debug"
 	bash scripts/firewall-watch.sh
 
 # The embedded tiny guest image, built from Debian packages and imported once.

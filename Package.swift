@@ -41,7 +41,7 @@ let package = Package(
         .executableTarget(name: "vmctl", dependencies: ["VMCtlCommands"]),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"]),
         .testTarget(name: "LibvirtXMLTests", dependencies: ["LibvirtXML", "Libvirt"], resources: [.copy("Golden")]),
-        .testTarget(name: "VMCtlCoreTests", dependencies: ["VMCtlCore", "LibvirtXML"]),
+        .testTarget(name: "VMCtlCoreTests", dependencies: ["VMCtlCore", "LibvirtXML", "CSystem"]),
         .testTarget(name: "VMCtlIntegrationTests", dependencies: ["VMCtlCore"]),
     ]
 )

@@ -3,7 +3,9 @@
 #
 # vmctl's rules live in its own nftables table. The libvirt network hook re-applies them when a
 # network starts; this watcher puts them back when someone else flushes or deletes the table.
-# Idempotent: a running watcher is left alone. Needs /usr/local/bin/vmctl (make build links it).
+# Idempotent: a watcher running the installed binary is left alone; one running an older copy (the file it
+# started from was replaced by make build) is stopped and started again on the new one.
+# Needs /usr/local/bin/vmctl (make build installs it).
 set -euo pipefail
 
 readonly VMCTL=/usr/local/bin/vmctl
@@ -12,8 +14,17 @@ readonly LOG=/var/log/vmctl-firewall-watch.log
 
 [[ -x $VMCTL ]] || { echo "firewall-watch: $VMCTL is missing (run make build)" >&2; exit 1; }
 mkdir -p "$(dirname "$PIDFILE")"
-if [[ -f $PIDFILE ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
-  exit 0
+if [[ -f $PIDFILE ]]; then
+  pid=$(<"$PIDFILE")
+  if [[ $pid =~ ^[0-9]+$ ]] && exe=$(readlink "/proc/$pid/exe" 2>/dev/null); then
+    # Only a vmctl is ours to stop: the pid may have been reused by an unrelated process.
+    if [[ $exe == "$(readlink -f "$VMCTL")" ]]; then
+      exit 0
+    elif [[ $(basename "${exe% (deleted)}") == vmctl ]]; then
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
+  fi
 fi
 # setsid: the watcher outlives the shell (and make) that started it.
 setsid "$VMCTL" net reconcile --watch 2 --quiet </dev/null >>"$LOG" 2>&1 &

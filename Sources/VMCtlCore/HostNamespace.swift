@@ -22,6 +22,7 @@ public enum HostNamespace {
         let target = "/proc/\(pid)/ns/net"
         guard let targetID = inode(of: target), let ownID = inode(of: "/proc/thread-self/ns/net"),
               targetID != ownID else { return nil }
+        try? CallerNamespace.remember()
         let fd = open(target, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }

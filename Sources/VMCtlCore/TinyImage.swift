@@ -13,7 +13,10 @@ public enum TinyImage {
         guard let script = buildScript else { throw VMCtlError("the tiny image build script is missing from vmctl's resources") }
         try FileManager.default.createDirectory(
             atPath: (output as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        let result = try ProcessRunner.capture("bash", [script, output], passthroughStderr: true)
+        // The build downloads Debian packages: it needs the host's own network, not libvirtd's namespace.
+        let result = try CallerNamespace.run {
+            try ProcessRunner.capture("bash", [script, output], passthroughStderr: true)
+        }
         guard result.status == 0 else { throw VMCtlError("building the tiny image failed (exit status \(result.status))") }
         return output
     }
