@@ -54,10 +54,13 @@ public struct FleetObserved: Sendable, Equatable {
         public var domain: String?
         /// Pinned addresses: DHCP host entries (name, MAC, address).
         public var hosts: [(name: String?, mac: String, address: IPv4Address)]
+        /// The bridge as defined (nil: not read; the name vmctl gives its networks' bridges is assumed).
+        public var bridge: String?
 
         public init(name: String, managed: Bool = true, lab: String?, subnet: IPv4Subnet?, gateway: IPv4Address?,
                     dhcp: IPv4Range?, mode: NetworkMode?, domain: String?,
-                    hosts: [(name: String?, mac: String, address: IPv4Address)] = []) {
+                    hosts: [(name: String?, mac: String, address: IPv4Address)] = [], bridge: String? = nil) {
+            self.bridge = bridge
             self.name = name
             self.managed = managed
             self.lab = lab
@@ -71,7 +74,7 @@ public struct FleetObserved: Sendable, Equatable {
 
         public static func == (lhs: Network, rhs: Network) -> Bool {
             lhs.name == rhs.name && lhs.managed == rhs.managed && lhs.lab == rhs.lab && lhs.subnet == rhs.subnet
-                && lhs.gateway == rhs.gateway && lhs.dhcp == rhs.dhcp && lhs.mode == rhs.mode && lhs.domain == rhs.domain
+                && lhs.gateway == rhs.gateway && lhs.dhcp == rhs.dhcp && lhs.mode == rhs.mode && lhs.domain == rhs.domain && lhs.bridge == rhs.bridge
                 && lhs.hosts.map { "\($0.name ?? "") \($0.mac) \($0.address)" } == rhs.hosts.map { "\($0.name ?? "") \($0.mac) \($0.address)" }
         }
     }
@@ -131,7 +134,8 @@ public struct FleetObserver {
                 name: network.name, managed: metadata != nil, lab: metadata?.lab,
                 subnet: gateway.map { IPv4Subnet(address: $0, prefix: ip?.prefix ?? 24) }, gateway: gateway, dhcp: dhcp,
                 mode: metadata?.mode, domain: document.domainName,
-                hosts: ip?.hosts.compactMap { host in IPv4Address(host.address).map { (host.name, host.mac.lowercased(), $0) } } ?? []))
+                hosts: ip?.hosts.compactMap { host in IPv4Address(host.address).map { (host.name, host.mac.lowercased(), $0) } } ?? [],
+                bridge: document.bridgeName))
         }
         let pinned = Dictionary(networks.flatMap { network in network.hosts.map { ($0.mac, $0.address) } }, uniquingKeysWith: { first, _ in first })
 

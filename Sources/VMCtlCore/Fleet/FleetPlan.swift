@@ -362,6 +362,7 @@ public enum FleetPlanner {
             }
             actions.append(FleetAction(kind: .network, name: network.name, uri: uri, operation: .delete))
         }
+        try FleetFirewall.check(lab, state: state, actions: actions, labName: labName)
         return actions.sorted { ($0.kind, $0.name) < ($1.kind, $1.name) }
     }
 
