@@ -229,3 +229,15 @@ import Testing
         #expect(!message.contains("\n"), "\(line): \(message)")
     }
 }
+
+extension LabTrustTests {
+    @Test(arguments: ["forwards: [{host-port: 80, guest-port: 80, host-ip: 255.255.255.255}]",
+                      "forwards: [{host-port: 80, guest-port: 80, host-ip: 224.0.0.1}]",
+                      "ssh-keys: [\"ssh-ed25519 AAAA x\\u0007y\"]", "user-data: {run: [\"echo \\u0000\"]}",
+                      "user-data: {files: [{path: \"/etc/a\\u001b\", content: x}]}"])
+    func valuesTheSeedOrTheFirewallCannotCarryAreRefused(_ line: String) {
+        let message = FleetFixture.loadError("version: 1\nkind: Domain\nname: web\nspec:\n  networks: [fl-demo]\n  \(line)\n")
+        #expect(message.contains("vms.yaml:6: spec."), "\(line): \(message)")
+        #expect(!message.contains("\n"), "\(line): \(message)")
+    }
+}

@@ -333,7 +333,10 @@ public enum FleetLoader {
             var hostAddress: IPv4Address?
             if let hostIPNode = item["host-ip"] {
                 let text = try hostIPNode.string()
-                guard let value = IPv4Address(text) else { throw hostIPNode.error("invalid host IP '\(ResourceName.printable(text))'") }
+                // 0.0.0.0 (every address) or one unicast address: never broadcast, multicast or reserved.
+                guard let value = IPv4Address(text), value.value >> 28 < 14, value.value != UInt32.max else {
+                    throw hostIPNode.error("invalid host IP '\(ResourceName.printable(text))': use an address of this host, or 0.0.0.0 for all")
+                }
                 hostAddress = value
             }
             let forwardName = try item["name"]?.name(kind: "forward") ?? "\(proto.rawValue)-\(hostPort)"

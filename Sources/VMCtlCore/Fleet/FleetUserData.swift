@@ -15,6 +15,9 @@ enum FleetUserData {
             guard !command.contains(where: \.isNewline) else {
                 throw item.error("one line per command (put scripts in user-data.files)")
             }
+            guard !hasControlCharacter(command, allowingTab: true) else {
+                throw item.error("a control character in a command (the seed's YAML cannot carry it)")
+            }
             guard !command.trimmingSpaces.isEmpty else { throw item.error("empty command") }
             commands.append(command)
         }
@@ -25,7 +28,7 @@ enum FleetUserData {
         let fields = try node.mapping(allowed: ["path", "content", "source", "mode"])
         let pathNode = try fields.required("path")
         let path = try pathNode.string()
-        guard path.hasPrefix("/"), !path.hasSuffix("/"), !path.contains(where: { $0.isNewline || $0 == "\0" }) else {
+        guard path.hasPrefix("/"), !path.hasSuffix("/"), !hasControlCharacter(path, allowingTab: false) else {
             throw pathNode.error("invalid path '\(ResourceName.printable(path))': use an absolute file path")
         }
         let bytes: Data
@@ -97,6 +100,10 @@ enum FleetUserData {
         guard let resolved = realpath(path, nil) else { return nil }
         defer { free(resolved) }
         return String(cString: resolved)
+    }
+
+    static func hasControlCharacter(_ text: String, allowingTab: Bool) -> Bool {
+        text.unicodeScalars.contains { $0.properties.generalCategory == .control && !(allowingTab && $0 == "\t") }
     }
 
     static func shellQuoted(_ text: String) -> String {
