@@ -181,8 +181,20 @@ import Testing
             spec: {networks: [fl-demo], floating-ip: lab-ext}
 
             """
-        let message = Self.error { try FleetPlanner.plan(try FleetFixture.lab(vms), observed: ["test:///default": FleetObserved(uri: "test:///default")]) }
-        #expect(message.contains("floating IP 10.119.0.200 lies inside network 'fl-demo'"), "\(message)")
+        #expect(FleetFixture.loadError(vms).contains("vms.yaml:1: address range 10.119.0.200-10.119.0.210 lies in network 'fl-demo'"))
+        // A network already on the host: the plan sees it.
+        var state = FleetObserved(uri: "test:///default")
+        state.networks.append(.init(name: "other", lab: nil, subnet: IPv4Subnet("10.122.0.0/24"), gateway: IPv4Address("10.122.0.1"),
+                                    dhcp: nil, mode: .nat, domain: nil))
+        let onHost = vms.replacingOccurrences(of: "10.119.0.200-10.119.0.210", with: "10.122.0.200-10.122.0.210")
+        let message = Self.error { try FleetPlanner.plan(try FleetFixture.lab(onHost), observed: [state.uri: state]) }
+        #expect(message.contains("vms.yaml:1: address range 10.122.0.200-10.122.0.210 lies in network 'other'"), "\(message)")
+    }
+
+    @Test(arguments: ["127.0.0.5-127.0.0.9", "100.0.0.1-130.0.0.1", "198.50.0.0-198.51.255.255", "239.0.0.1-239.0.0.9", "0.0.0.0-0.0.0.3"])
+    func floatingPoolsOfSpecialOrHugeRangesAreRefused(_ range: String) {
+        let message = FleetFixture.loadError("version: 1\nkind: FloatingIPPool\nname: lab-ext\nspec: {interface: eth0, range: \(range)}\n")
+        #expect(message.contains("vms.yaml:4: spec.range: address range"), "\(range): \(message)")
     }
 
     @Test func aConvergedLabStillPlansClean() throws {

@@ -191,6 +191,7 @@ public enum FleetLoader {
             try interfaceNode.checked { try InterfaceName.validate(interface, kind: "interface") }
             let rangeNode = try fields.required("range")
             let range = try rangeNode.checked { try IPv4Range(parsing: try rangeNode.string(), what: "address range") }
+            try rangeNode.checked { try FloatingIPs.checkPoolRange(range) }
             lab.pools.append(FleetPool(name: name, uri: uri, interface: interface, range: range, origin: document.origin))
         case .domain:
             let name = try nameNode.name(kind: "VM")
@@ -421,6 +422,11 @@ public enum FleetLoader {
         for (index, network) in lab.networks.enumerated() {
             if let clash = lab.networks[..<index].first(where: { $0.uri == network.uri && $0.spec.subnet.overlaps(network.spec.subnet) }) {
                 throw network.origin.error("subnet \(network.spec.subnet) overlaps network '\(clash.spec.name)' (\(clash.spec.subnet), \(clash.origin))")
+            }
+        }
+        for pool in lab.pools {
+            if let network = lab.networks.first(where: { $0.uri == pool.uri && ($0.spec.subnet.contains(pool.range.start) || $0.spec.subnet.contains(pool.range.end)) }) {
+                throw pool.origin.error("address range \(pool.range) lies in network '\(network.spec.name)' (\(network.spec.subnet), \(network.origin))")
             }
         }
         for (index, pool) in lab.pools.enumerated() {

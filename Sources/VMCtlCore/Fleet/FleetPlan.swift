@@ -115,6 +115,11 @@ public enum FleetPlanner {
             var action = FleetAction(kind: .floatingIPPool, name: pool.name, uri: uri, operation: .create,
                                      changes: ["\(pool.range) on \(pool.interface)"])
             action.pool = pool
+            if let clash = state.networks.first(where: { network in
+                !labNetworks.contains(network.name) && (network.subnet.map { $0.contains(pool.range.start) || $0.contains(pool.range.end) } ?? false)
+            }) {
+                throw pool.origin.error("address range \(pool.range) lies in network '\(clash.name)' (\(clash.subnet!)) on \(uri)")
+            }
             if let current = state.control.pools.first(where: { $0.name == pool.name }) {
                 guard current.lab == labName else {
                     throw pool.origin.error("floating IP pool '\(pool.name)' already exists on \(uri) and is not part of lab '\(labName)' (\(ownerText(current.lab, managed: true)))")
