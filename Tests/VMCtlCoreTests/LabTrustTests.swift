@@ -252,4 +252,12 @@ extension LabTrustTests {
         #expect(message.contains("vms.yaml:6: spec."), "\(line): \(message)")
         #expect(!message.contains("\n"), "\(line): \(message)")
     }
+
+    @Test func aPoolOnAMissingInterfaceFailsThePlan() throws {
+        let lab = try FleetFixture.lab("version: 1\nkind: FloatingIPPool\nname: lab-ext\nspec: {interface: lab-nosuch0, range: 198.51.100.5-198.51.100.9}\n")
+        var state = FleetObserved(uri: "test:///default")
+        state.interfaces = ["lo", "eth0"]
+        let message = Self.error { try FleetPlanner.plan(lab, observed: [state.uri: state]) }
+        #expect(message.contains("vms.yaml:1: interface 'lab-nosuch0' of pool 'lab-ext' does not exist on test:///default"), "\(message)")
+    }
 }

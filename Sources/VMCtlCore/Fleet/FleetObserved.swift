@@ -85,6 +85,8 @@ public struct FleetObserved: Sendable, Equatable {
     public var control: ControlState
     /// Images in vmctl's pool (nil: not read, e.g. in unit tests: every image counts as present).
     public var images: [String]?
+    /// Network interfaces of the libvirt host (nil: not read: a remote host, or unit tests).
+    public var interfaces: [String]?
     /// libvirt calls made to read all this (for `plan --stats` and the benchmark).
     public var calls: Int = 0
 
@@ -111,6 +113,19 @@ public struct FleetObserved: Sendable, Equatable {
 /// Reads `FleetObserved` from libvirt, counting the calls it makes.
 public struct FleetObserver {
     let session: Session
+
+    /// The interfaces of the namespace vmctl runs in (libvirtd's, joined by `Session`), where pools live.
+    static func hostInterfaces() -> [String] {
+        guard let list = if_nameindex() else { return [] }
+        defer { if_freenameindex(list) }
+        var names: [String] = []
+        var entry = list
+        while entry.pointee.if_index != 0, let name = entry.pointee.if_name {
+            names.append(String(cString: name))
+            entry += 1
+        }
+        return names
+    }
 
     public init(session: Session) { self.session = session }
 
@@ -173,6 +188,7 @@ public struct FleetObserver {
         var observed = FleetObserved(uri: session.uri, domains: domains.sorted { $0.name < $1.name },
                                      networks: networks.sorted { $0.name < $1.name }, control: control, images: images)
         observed.calls = calls
+        if session.isLocal { observed.interfaces = Self.hostInterfaces() }
         return observed
     }
 }

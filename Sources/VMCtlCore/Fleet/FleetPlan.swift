@@ -115,6 +115,9 @@ public enum FleetPlanner {
             var action = FleetAction(kind: .floatingIPPool, name: pool.name, uri: uri, operation: .create,
                                      changes: ["\(pool.range) on \(pool.interface)"])
             action.pool = pool
+            if let interfaces = state.interfaces, !interfaces.contains(pool.interface) {
+                throw pool.origin.error("interface '\(pool.interface)' of pool '\(pool.name)' does not exist on \(uri)")
+            }
             if let clash = state.networks.first(where: { network in
                 !labNetworks.contains(network.name) && (network.subnet.map { $0.contains(pool.range.start) || $0.contains(pool.range.end) } ?? false)
             }) {
