@@ -9,7 +9,7 @@ struct Doctor: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let checks = VMCtlCore.Doctor.run(uri: connection.resolvedURI)
+        let checks = VMCtlCore.Doctor.run(uri: try connection.resolvedURI())
         if output.json {
             try Output.json(checks)
         } else {

@@ -24,7 +24,8 @@ public enum SSHKey {
     /// One line of the form `TYPE BASE64 [comment]`, as in authorized_keys.
     public static func looksLikePublicKey(_ line: String) -> Bool {
         let parts = line.split(separator: " ", omittingEmptySubsequences: true)
-        guard parts.count >= 2, !line.contains(where: \.isNewline) else { return false }
+        // No control character anywhere: the key goes into the seed's YAML, which may not hold one.
+        guard parts.count >= 2, !line.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return false }
         let knownTypes = ["ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
                           "ecdsa-sha2-nistp521", "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com"]
         return knownTypes.contains(String(parts[0]))

@@ -12,9 +12,16 @@ public final class Session: @unchecked Sendable {
     /// Set when vmctl moved into the network namespace libvirtd runs in.
     public let joinedNamespace: HostNamespace.Joined?
 
-    public init(uri: String) throws {
+    /// Opens `uri` after `LibvirtURI` accepted it: whoever wrote the text (a lab file, `$VMCTL_CONNECT`),
+    /// libvirt never runs a program or reads a file it names.
+    public convenience init(uri: String) throws {
+        try self.init(uri: LibvirtURI(uri))
+    }
+
+    public init(uri validated: LibvirtURI) throws {
+        let uri = validated.text
         self.uri = uri
-        self.isLocal = Self.isLocal(uri: uri)
+        self.isLocal = validated.isLocal
         // Guests' bridges live in libvirtd's network namespace; join it before any socket is opened so
         // address probes and ssh reach the guests, and never go out through this namespace's routes.
         self.joinedNamespace = isLocal ? HostNamespace.joinLibvirtd() : nil
@@ -24,12 +31,6 @@ public final class Session: @unchecked Sendable {
         } catch let error as LibvirtError {
             throw VMCtlError("cannot connect to libvirt at '\(uri)': \(error.message)")
         }
-    }
-
-    static func isLocal(uri: String) -> Bool {
-        guard let url = URL(string: uri), let scheme = url.scheme else { return false }
-        let transport = scheme.split(separator: "+").dropFirst().first.map(String.init)
-        return (url.host ?? "").isEmpty && (transport == nil || transport == "unix")
     }
 
     private var kvmStatusCache: KVMStatus?

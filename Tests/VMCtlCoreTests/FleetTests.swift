@@ -66,7 +66,7 @@ struct FleetFixture {
         let calculator = try FleetLoader.load(paths: ["\(root)/labs/calculator.yaml"], defaultURI: "qemu:///system")
         #expect(calculator.members.map(\.name).sorted() == ["calculator", "div", "mul", "sub", "sum"])
         #expect(calculator.members.first { $0.name == "calculator" }?.floatingPool?.name == "fl-calc-ext")
-        #expect(calculator.members.first { $0.name == "div" }?.readiness == [.http(50004, "/")])
+        #expect(calculator.members.first { $0.name == "div" }?.readiness == [.http(50004, try HTTPPath("/"))])
         let edge = try FleetLoader.load(paths: ["\(root)/labs/edge-cluster.yaml"], defaultURI: "qemu:///system")
         #expect(edge.members.map(\.name) == ["edge-master", "edge-worker-1", "edge-worker-2"])
     }
@@ -95,7 +95,7 @@ struct FleetFixture {
         #expect(lab.members.map(\.name) == ["web-1", "web-2", "web-3"])
         let member = lab.members[0]
         #expect(member.memory == .mebibytes(256))
-        #expect(member.readiness == [.ssh, .http(8080, "/cgi-bin/hello")])
+        #expect(member.readiness == [.ssh, .http(8080, try HTTPPath("/cgi-bin/hello"))])
         #expect(member.runCommands.count == 2)
         let encoded = Data("#!/bin/sh\necho 'hi there'\n".utf8).base64EncodedString()
         #expect(member.runCommands[0] == "mkdir -p /data/www/cgi-bin && echo \(encoded) | base64 -d > /data/www/cgi-bin/hello && chmod 0755 /data/www/cgi-bin/hello")

@@ -80,11 +80,11 @@ import Testing
         #expect(try JSONDecoder().decode(InstanceSpec.self, from: data) == spec)
     }
 
-    @Test func localURIsAreTheOnesWithoutAHost() {
-        #expect(Session.isLocal(uri: "qemu:///system"))
-        #expect(Session.isLocal(uri: "qemu+unix:///system?socket=/run/x.sock"))
-        #expect(!Session.isLocal(uri: "qemu+ssh://lab1/system"))
-        #expect(!Session.isLocal(uri: "qemu+tcp://10.0.0.1/system"))
+    @Test func localURIsAreTheOnesWithoutAHost() throws {
+        #expect(try LibvirtURI("qemu:///system").isLocal)
+        #expect(try LibvirtURI("qemu+unix:///system?mode=legacy").isLocal)
+        #expect(try !LibvirtURI("qemu+ssh://lab1/system").isLocal)
+        #expect(try !LibvirtURI("qemu+tcp://10.0.0.1/system").isLocal)
     }
 }
 

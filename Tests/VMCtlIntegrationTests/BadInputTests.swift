@@ -17,7 +17,7 @@ struct BadInputTests {
         Case(name: "bad-disk", arguments: ["--disk", "16M"], message: "is smaller than image 'tiny'"),
         Case(name: "bad-net", arguments: ["--network", "nosuchnet"], message: "network 'nosuchnet' not found"),
         Case(name: "bad-uri", arguments: ["--connect", "qemu:///system?socket=/run/vmctl-no-such.sock"],
-             message: "cannot connect to libvirt"),
+             message: "parameter 'socket' is not allowed"),
         Case(name: "bad-flavor", arguments: ["--flavor", "huge"], message: "flavor 'huge' not found"),
     ]
 

@@ -9,7 +9,7 @@ struct LabFiles: ParsableArguments {
 
     @OptionGroup var connection: ConnectionOptions
 
-    func load() throws -> FleetLab { try FleetLoader.load(paths: paths, defaultURI: connection.resolvedURI) }
+    func load() throws -> FleetLab { try FleetLoader.load(paths: paths, defaultURI: connection.resolvedURI()) }
 
     func sessions(for lab: FleetLab) throws -> [String: Session] {
         try Fleet.sessions(for: lab) { try Session(uri: $0) }

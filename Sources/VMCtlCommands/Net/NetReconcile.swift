@@ -20,7 +20,7 @@ struct NetReconcile: ParsableCommand {
 
     func run() throws {
         if let watch {
-            Firewall.watch(uri: connection.resolvedURI, interval: watch) { report in
+            Firewall.watch(uri: try connection.resolvedURI(), interval: watch) { report in
                 for fix in report.fixes { Output.line("fixed: \(fix)") }
             }
         }

@@ -15,7 +15,7 @@ enum LabSnapshot {
     }
 
     static func run(_ operation: Fleet.SnapshotOperation, name: String, paths: [String], connection: ConnectionOptions) throws {
-        let lab = try FleetLoader.load(paths: paths, defaultURI: connection.resolvedURI)
+        let lab = try FleetLoader.load(paths: paths, defaultURI: connection.resolvedURI())
         let sessions = try Fleet.sessions(for: lab) { try Session(uri: $0) }
         let result = try Fleet.snapshot(lab, sessions: sessions, operation: operation, name: name, notice: { Output.notice($0) })
         for line in result.done { Output.line(line) }

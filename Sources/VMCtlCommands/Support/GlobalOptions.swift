@@ -8,11 +8,24 @@ struct ConnectionOptions: ParsableArguments {
             help: ArgumentHelp("libvirt URI (default: $VMCTL_CONNECT, else qemu:///system).", valueName: "uri"))
     var uri: String?
 
-    var resolvedURI: String {
-        uri ?? ProcessInfo.processInfo.environment["VMCTL_CONNECT"] ?? Session.defaultURI
+    /// The URI to open, checked by `LibvirtURI` (the one place its rules live); an error says where it came from.
+    func resolvedURI() throws -> String {
+        if let uri { return try Self.checked(uri, from: "--connect") }
+        if let environment = ProcessInfo.processInfo.environment["VMCTL_CONNECT"] {
+            return try Self.checked(environment, from: "$VMCTL_CONNECT")
+        }
+        return Session.defaultURI
     }
 
-    func session() throws -> Session { try Session(uri: resolvedURI) }
+    static func checked(_ text: String, from source: String) throws -> String {
+        do {
+            return try LibvirtURI(text).text
+        } catch let error as VMCtlError {
+            throw VMCtlError("\(source): \(error.description)")
+        }
+    }
+
+    func session() throws -> Session { try Session(uri: resolvedURI()) }
 }
 
 struct OutputOptions: ParsableArguments {

@@ -14,7 +14,7 @@ public struct FloatingIPs {
         try ResourceName.validate(name, kind: "pool")
         try InterfaceName.validate(interface, kind: "interface")
         let range = try IPv4Range(parsing: rangeText, what: "address range")
-        guard range.count <= 65536 else { throw VMCtlError("address range \(range) is too large (at most 65536 addresses)") }
+        try Self.checkPoolRange(range)
         if session.isLocal, if_nametoindex(interface) == 0 {
             throw VMCtlError("interface '\(interface)' does not exist on the libvirt host")
         }
@@ -30,6 +30,15 @@ public struct FloatingIPs {
             let pool = FloatingIPPool(name: name, interface: interface, range: range, allocations: [], lab: lab)
             state.pools.append(pool)
             return pool
+        }
+    }
+
+    /// A pool's addresses stand for guests on the host's uplink: a bounded number of unicast addresses,
+    /// none of them loopback, "this network", link-local or multicast.
+    static func checkPoolRange(_ range: IPv4Range) throws {
+        guard range.count <= 65536 else { throw VMCtlError("address range \(range) is too large (at most 65536 addresses)") }
+        if let reserved = NetworkSpec.reservedRanges.first(where: { range.start.value <= ($0.range.network.value | ~$0.range.mask) && range.end.value >= $0.range.network.value }) {
+            throw VMCtlError("address range \(range) overlaps \(reserved.range) (\(reserved.what)), which floating IPs may not use")
         }
     }
 

@@ -73,8 +73,8 @@ public enum Fleet {
         return FleetApplier(lab: lab, sessions: sessions, options: options, report: report).run(plan)
     }
 
-    /// Deletes everything the lab made on its connections (by ownership, whatever the files say now): domains
-    /// first, then routers, groups and pools, networks last.
+    /// Deletes everything the lab made on its connections (by ownership, whatever the files say now): routers
+    /// first, then domains, groups and pools, networks last.
     public static func destroy(_ lab: FleetLab, sessions: [String: Session], options: FleetApplyOptions,
                                notice: (String) -> Void, planned: (FleetPlan) -> Void,
                                report: @escaping FleetReporter) throws -> FleetApplyResult {

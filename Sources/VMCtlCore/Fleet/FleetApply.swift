@@ -57,7 +57,7 @@ public final class FleetLock: @unchecked Sendable {
     public func release() { lock.release() }
 }
 
-/// Runs a plan: pools, groups, networks and routers first (in that order), then the domains' deletions, then
+/// Runs a plan: routers the lab drops, then pools, groups, networks and routers (in that order), then the domains' deletions, then
 /// the domains themselves in parallel (bounded), each waited for until ready, and last what the lab no longer has,
 /// networks at the very end. A failure is recorded against its object and the run goes on with the others.
 public final class FleetApplier: @unchecked Sendable {
@@ -123,6 +123,14 @@ public final class FleetApplier: @unchecked Sendable {
 
     public func run(_ plan: FleetPlan) -> FleetApplyResult {
         let byURI = Dictionary(grouping: plan.actions, by: \.uri)
+        // Routers the lab drops go first: a router is only firewall rules, and one the firewall cannot render
+        // (a half-applied lab from an older vmctl) would fail every later step's firewall update.
+        for action in plan.actions where action.kind == .router && action.operation == .delete {
+            attempt(Self.label(action)) {
+                try deleteObject(action, session: try session(action.uri))
+                emit(Self.label(action), .done, "deleted")
+            }
+        }
         for uri in lab.uris {
             guard let actions = byURI[uri], let session = sessions[uri] else { continue }
             prepare(actions, session: session)
@@ -252,7 +260,7 @@ public final class FleetApplier: @unchecked Sendable {
     // MARK: After the domains: what the lab no longer has
 
     func removeLeftOut(_ actions: [FleetAction], session: Session) {
-        for kind in [FleetKind.router, .securityGroup, .floatingIPPool, .network] {
+        for kind in [FleetKind.securityGroup, .floatingIPPool, .network] {
             for action in actions where action.kind == kind && action.operation == .delete {
                 attempt(Self.label(action)) {
                     // A router left joining a deleted network would make every later firewall apply fail.
@@ -476,7 +484,7 @@ public struct FleetReadinessProbe {
 
 /// A minimal HTTP/1.0 GET on the calling thread (which is in libvirtd's network namespace): the status code.
 enum FleetHTTP {
-    static func status(_ address: String, port: UInt16, path: String, timeout: Double = 2) -> Int? {
+    static func status(_ address: String, port: UInt16, path: HTTPPath, timeout: Double = 2) -> Int? {
         let connection = GuestReachability.connectOnLink(address, port: port) { fd in
             var wait = timeval(tv_sec: Int(timeout), tv_usec: 0)
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
@@ -485,7 +493,7 @@ enum FleetHTTP {
         guard let (fd, connected) = connection else { return nil }
         defer { close(fd) }
         guard connected == 0 else { return nil }
-        let request = Array("GET \(path) HTTP/1.0\r\nHost: \(address)\r\nUser-Agent: vmctl\r\n\r\n".utf8)
+        let request = Array("GET \(path.text) HTTP/1.0\r\nHost: \(address)\r\nUser-Agent: vmctl\r\n\r\n".utf8)
         guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count else { return nil }
         var buffer = [UInt8](repeating: 0, count: 256)
         var received = 0

@@ -22,14 +22,10 @@ public enum FleetLoader {
             let absolute = queue[index]
             index += 1
             guard seen.insert(absolute).inserted else { continue }
+            guard seen.count <= maximumFiles else { throw VMCtlError("a lab reads at most \(maximumFiles) files") }
             let shown = display(absolute)
             readFiles.append(shown)
-            let text: String
-            do {
-                text = try String(contentsOfFile: absolute, encoding: .utf8)
-            } catch {
-                throw VMCtlError("\(shown): cannot read the file: \(error.localizedDescription)")
-            }
+            let text = try read(absolute, shown: shown)
             for document in try FleetYAML.documents(text: text, file: shown) {
                 if case .scalar = document.node, document.node.tagName == .null { continue }  // an empty document
                 let header = try document.mapping(allowed: ["version", "kind", "name", "uri", "spec"])
@@ -92,13 +88,50 @@ public enum FleetLoader {
         guard FileManager.default.fileExists(atPath: standardized, isDirectory: &isDirectory) else {
             throw VMCtlError("\(display(standardized)): no such file or folder")
         }
-        guard isDirectory.boolValue else { return [standardized] }
+        let isYAML = { (name: String) in name.hasSuffix(".yaml") || name.hasSuffix(".yml") }
+        guard isDirectory.boolValue else {
+            // An include names fleet files only: a lab is no way to read the host's other files.
+            if base != nil && !isYAML(standardized) { throw VMCtlError("\(display(standardized)): not a .yaml or .yml file") }
+            return [standardized]
+        }
         guard let enumerator = FileManager.default.enumerator(atPath: standardized) else { return [] }
         var found: [String] = []
+        var seen = 0
         while let entry = enumerator.nextObject() as? String {
-            if entry.hasSuffix(".yaml") || entry.hasSuffix(".yml") { found.append((standardized as NSString).appendingPathComponent(entry)) }
+            seen += 1
+            guard seen <= maximumFiles * 10 else { throw VMCtlError("\(display(standardized)): too many entries for a lab folder") }
+            if isYAML(entry) { found.append((standardized as NSString).appendingPathComponent(entry)) }
+            guard found.count <= maximumFiles else {
+                throw VMCtlError("\(display(standardized)): more than \(maximumFiles) fleet files")
+            }
         }
         return found.sorted()
+    }
+
+    /// The most a fleet file may hold, and how many files one lab may read: a lab is text a person writes,
+    /// and an `include` of a device (`/dev/zero`) or of `/` must end in an error, not in a hang.
+    static let maximumFileSize = 1 << 20
+    static let maximumFiles = 1000
+
+    static func read(_ absolute: String, shown: String) throws -> String {
+        let fd = open(absolute, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { throw VMCtlError("\(shown): cannot read the file: \(String(cString: strerror(errno)))") }
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { throw VMCtlError("\(shown): not a regular file") }
+        guard info.st_size <= maximumFileSize else {
+            throw VMCtlError("\(shown): \(info.st_size) bytes; a fleet file takes at most \(maximumFileSize)")
+        }
+        let data: Data
+        do {
+            data = try handle.readToEnd() ?? Data()
+        } catch {
+            throw VMCtlError("\(shown): cannot read the file: \(error.localizedDescription)")
+        }
+        guard data.count <= maximumFileSize, let text = String(data: data, encoding: .utf8) else {
+            throw VMCtlError("\(shown): not UTF-8 text of at most \(maximumFileSize) bytes")
+        }
+        return text
     }
 
     /// A path as errors show it: relative to the working directory when inside it.
@@ -108,12 +141,10 @@ public enum FleetLoader {
         return absolute
     }
 
+    /// A lab names hosts, never programs or files: `LibvirtURI` decides, and its error gets the file and line.
     static func uri(_ node: FleetNode) throws -> String {
         let text = try node.string()
-        guard let url = URL(string: text), url.scheme != nil, !text.contains(where: { $0.isWhitespace }) else {
-            throw node.error("invalid libvirt URI '\(ResourceName.printable(text))' (e.g. qemu:///system, qemu+ssh://host/system)")
-        }
-        return text
+        return try node.checked { try LibvirtURI(text).text }
     }
 
     // MARK: Documents
@@ -130,11 +161,17 @@ public enum FleetLoader {
             return
         case .network:
             let name = try nameNode.name(kind: "network")
+            if name == ControlStore.networkName {
+                throw nameNode.error("'\(name)' is reserved: vmctl keeps its pools, groups and routers in the network of that name")
+            }
             lab.networks.append(try network(name: name, spec: spec, uri: uri, lab: lab.name, origin: document.origin))
         case .router:
             let name = try nameNode.name(kind: "router")
             let fields = try spec.mapping(allowed: ["networks"])
             let networks = try (fields["networks"]?.sequence() ?? []).map { FleetReference(name: try $0.name(kind: "network"), origin: $0.origin) }
+            for (index, network) in networks.enumerated() where networks[..<index].contains(where: { $0.name == network.name }) {
+                throw network.origin.error("network '\(network.name)' is listed twice")
+            }
             lab.routers.append(FleetRouter(name: name, uri: uri, networks: networks, origin: document.origin))
         case .securityGroup:
             let name = try nameNode.name(kind: "security group")
@@ -154,6 +191,7 @@ public enum FleetLoader {
             try interfaceNode.checked { try InterfaceName.validate(interface, kind: "interface") }
             let rangeNode = try fields.required("range")
             let range = try rangeNode.checked { try IPv4Range(parsing: try rangeNode.string(), what: "address range") }
+            try rangeNode.checked { try FloatingIPs.checkPoolRange(range) }
             lab.pools.append(FleetPool(name: name, uri: uri, interface: interface, range: range, origin: document.origin))
         case .domain:
             let name = try nameNode.name(kind: "VM")
@@ -232,14 +270,15 @@ public enum FleetLoader {
             guard (1...InstanceSpec.maximumCPUs).contains(value) else { throw node.error("invalid cpus \(value): use 1 to \(InstanceSpec.maximumCPUs)") }
             return value
         }
-        func size(_ key: String, minimum: ByteSize) throws -> ByteSize? {
+        // Upper bounds keep later arithmetic (hot-plug headroom doubles memory) far from overflow.
+        func size(_ key: String, minimum: ByteSize, maximum: ByteSize) throws -> ByteSize? {
             guard let node = fields[key] else { return nil }
             let value = try node.checked { try ByteSize(parsing: try node.rawScalar()) }
-            guard value >= minimum else { throw node.error("invalid \(key) \(value): use at least \(minimum)") }
+            guard value >= minimum, value <= maximum else { throw node.error("invalid \(key) \(value): use \(minimum) to \(maximum)") }
             return value
         }
-        let memory = try size("memory", minimum: .mebibytes(64))
-        let disk = try size("disk", minimum: .mebibytes(16))
+        let memory = try size("memory", minimum: .mebibytes(64), maximum: ByteSize(bytes: 16 << 40))
+        let disk = try size("disk", minimum: .mebibytes(16), maximum: ByteSize(bytes: 1 << 50))
         var accel = AcceleratorPreference.auto
         if let node = fields["accel"] {
             let text = try node.string()
@@ -295,7 +334,10 @@ public enum FleetLoader {
             var hostAddress: IPv4Address?
             if let hostIPNode = item["host-ip"] {
                 let text = try hostIPNode.string()
-                guard let value = IPv4Address(text) else { throw hostIPNode.error("invalid host IP '\(ResourceName.printable(text))'") }
+                // 0.0.0.0 (every address) or one unicast address: never broadcast, multicast or reserved.
+                guard let value = IPv4Address(text), value.value >> 28 < 14, value.value != UInt32.max else {
+                    throw hostIPNode.error("invalid host IP '\(ResourceName.printable(text))': use an address of this host, or 0.0.0.0 for all")
+                }
                 hostAddress = value
             }
             let forwardName = try item["name"]?.name(kind: "forward") ?? "\(proto.rawValue)-\(hostPort)"
@@ -380,6 +422,11 @@ public enum FleetLoader {
         for (index, network) in lab.networks.enumerated() {
             if let clash = lab.networks[..<index].first(where: { $0.uri == network.uri && $0.spec.subnet.overlaps(network.spec.subnet) }) {
                 throw network.origin.error("subnet \(network.spec.subnet) overlaps network '\(clash.spec.name)' (\(clash.spec.subnet), \(clash.origin))")
+            }
+        }
+        for pool in lab.pools {
+            if let network = lab.networks.first(where: { $0.uri == pool.uri && ($0.spec.subnet.contains(pool.range.start) || $0.spec.subnet.contains(pool.range.end)) }) {
+                throw pool.origin.error("address range \(pool.range) lies in network '\(network.spec.name)' (\(network.spec.subnet), \(network.origin))")
             }
         }
         for (index, pool) in lab.pools.enumerated() {

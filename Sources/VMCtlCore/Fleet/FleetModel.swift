@@ -100,6 +100,25 @@ public struct FleetPool: Sendable, Equatable {
     public var origin: FleetOrigin
 }
 
+/// The path of an HTTP readiness check. It goes into the request line vmctl writes (`GET PATH HTTP/1.0`),
+/// so only what RFC 3986 allows in a path and query gets in: no space, CR, LF or other control byte that
+/// would end the line or add headers.
+public struct HTTPPath: Sendable, Equatable, CustomStringConvertible {
+    public static let maximumLength = 1024
+    static let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~%!$&'()*+,;=:@/?".utf8)
+
+    public let text: String
+
+    public init(_ text: String) throws {
+        guard text.hasPrefix("/"), text.utf8.count <= Self.maximumLength, text.utf8.allSatisfy(Self.allowed.contains) else {
+            throw VMCtlError("invalid readiness path '\(ResourceName.printable(String(text.prefix(60))))': use /PATH of at most \(Self.maximumLength) URL characters (no spaces or control characters)")
+        }
+        self.text = text
+    }
+
+    public var description: String { text }
+}
+
 /// When a member counts as up.
 public enum FleetReadiness: Sendable, Equatable, CustomStringConvertible {
     /// The guest answers on its address (its network stack replies).
@@ -108,7 +127,7 @@ public enum FleetReadiness: Sendable, Equatable, CustomStringConvertible {
     case ssh
     case tcp(UInt16)
     /// An HTTP GET of the path gets a 2xx or 3xx answer.
-    case http(UInt16, String)
+    case http(UInt16, HTTPPath)
 
     public init(parsing text: String) throws {
         let lower = text.lowercased()
@@ -122,7 +141,7 @@ public enum FleetReadiness: Sendable, Equatable, CustomStringConvertible {
             let rest = text.dropFirst(5)
             let portText = rest.prefix { $0 != "/" }
             let path = rest.dropFirst(portText.count)
-            self = .http(try ForwardRule.port(String(portText), what: "readiness port"), path.isEmpty ? "/" : String(path))
+            self = .http(try ForwardRule.port(String(portText), what: "readiness port"), try HTTPPath(path.isEmpty ? "/" : String(path)))
             return
         }
         throw VMCtlError("invalid readiness check '\(ResourceName.printable(text))': use ip, ssh, tcp:PORT or http:PORT/PATH")

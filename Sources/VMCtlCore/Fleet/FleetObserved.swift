@@ -54,10 +54,13 @@ public struct FleetObserved: Sendable, Equatable {
         public var domain: String?
         /// Pinned addresses: DHCP host entries (name, MAC, address).
         public var hosts: [(name: String?, mac: String, address: IPv4Address)]
+        /// The bridge as defined (nil: not read; the name vmctl gives its networks' bridges is assumed).
+        public var bridge: String?
 
         public init(name: String, managed: Bool = true, lab: String?, subnet: IPv4Subnet?, gateway: IPv4Address?,
                     dhcp: IPv4Range?, mode: NetworkMode?, domain: String?,
-                    hosts: [(name: String?, mac: String, address: IPv4Address)] = []) {
+                    hosts: [(name: String?, mac: String, address: IPv4Address)] = [], bridge: String? = nil) {
+            self.bridge = bridge
             self.name = name
             self.managed = managed
             self.lab = lab
@@ -71,7 +74,7 @@ public struct FleetObserved: Sendable, Equatable {
 
         public static func == (lhs: Network, rhs: Network) -> Bool {
             lhs.name == rhs.name && lhs.managed == rhs.managed && lhs.lab == rhs.lab && lhs.subnet == rhs.subnet
-                && lhs.gateway == rhs.gateway && lhs.dhcp == rhs.dhcp && lhs.mode == rhs.mode && lhs.domain == rhs.domain
+                && lhs.gateway == rhs.gateway && lhs.dhcp == rhs.dhcp && lhs.mode == rhs.mode && lhs.domain == rhs.domain && lhs.bridge == rhs.bridge
                 && lhs.hosts.map { "\($0.name ?? "") \($0.mac) \($0.address)" } == rhs.hosts.map { "\($0.name ?? "") \($0.mac) \($0.address)" }
         }
     }
@@ -82,6 +85,8 @@ public struct FleetObserved: Sendable, Equatable {
     public var control: ControlState
     /// Images in vmctl's pool (nil: not read, e.g. in unit tests: every image counts as present).
     public var images: [String]?
+    /// Network interfaces of the libvirt host (nil: not read: a remote host, or unit tests).
+    public var interfaces: [String]?
     /// libvirt calls made to read all this (for `plan --stats` and the benchmark).
     public var calls: Int = 0
 
@@ -109,6 +114,19 @@ public struct FleetObserved: Sendable, Equatable {
 public struct FleetObserver {
     let session: Session
 
+    /// The interfaces of the namespace vmctl runs in (libvirtd's, joined by `Session`), where pools live.
+    static func hostInterfaces() -> [String] {
+        guard let list = if_nameindex() else { return [] }
+        defer { if_freenameindex(list) }
+        var names: [String] = []
+        var entry = list
+        while entry.pointee.if_index != 0, let name = entry.pointee.if_name {
+            names.append(String(cString: name))
+            entry += 1
+        }
+        return names
+    }
+
     public init(session: Session) { self.session = session }
 
     public func observe() throws -> FleetObserved {
@@ -131,7 +149,8 @@ public struct FleetObserver {
                 name: network.name, managed: metadata != nil, lab: metadata?.lab,
                 subnet: gateway.map { IPv4Subnet(address: $0, prefix: ip?.prefix ?? 24) }, gateway: gateway, dhcp: dhcp,
                 mode: metadata?.mode, domain: document.domainName,
-                hosts: ip?.hosts.compactMap { host in IPv4Address(host.address).map { (host.name, host.mac.lowercased(), $0) } } ?? []))
+                hosts: ip?.hosts.compactMap { host in IPv4Address(host.address).map { (host.name, host.mac.lowercased(), $0) } } ?? [],
+                bridge: document.bridgeName))
         }
         let pinned = Dictionary(networks.flatMap { network in network.hosts.map { ($0.mac, $0.address) } }, uniquingKeysWith: { first, _ in first })
 
@@ -169,6 +188,7 @@ public struct FleetObserver {
         var observed = FleetObserved(uri: session.uri, domains: domains.sorted { $0.name < $1.name },
                                      networks: networks.sorted { $0.name < $1.name }, control: control, images: images)
         observed.calls = calls
+        if session.isLocal { observed.interfaces = Self.hostInterfaces() }
         return observed
     }
 }

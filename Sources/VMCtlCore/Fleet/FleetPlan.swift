@@ -115,6 +115,14 @@ public enum FleetPlanner {
             var action = FleetAction(kind: .floatingIPPool, name: pool.name, uri: uri, operation: .create,
                                      changes: ["\(pool.range) on \(pool.interface)"])
             action.pool = pool
+            if let interfaces = state.interfaces, !interfaces.contains(pool.interface) {
+                throw pool.origin.error("interface '\(pool.interface)' of pool '\(pool.name)' does not exist on \(uri)")
+            }
+            if let clash = state.networks.first(where: { network in
+                !labNetworks.contains(network.name) && (network.subnet.map { $0.contains(pool.range.start) || $0.contains(pool.range.end) } ?? false)
+            }) {
+                throw pool.origin.error("address range \(pool.range) lies in network '\(clash.name)' (\(clash.subnet!)) on \(uri)")
+            }
             if let current = state.control.pools.first(where: { $0.name == pool.name }) {
                 guard current.lab == labName else {
                     throw pool.origin.error("floating IP pool '\(pool.name)' already exists on \(uri) and is not part of lab '\(labName)' (\(ownerText(current.lab, managed: true)))")
@@ -362,6 +370,7 @@ public enum FleetPlanner {
             }
             actions.append(FleetAction(kind: .network, name: network.name, uri: uri, operation: .delete))
         }
+        try FleetFirewall.check(lab, state: state, actions: actions, labName: labName)
         return actions.sorted { ($0.kind, $0.name) < ($1.kind, $1.name) }
     }
 

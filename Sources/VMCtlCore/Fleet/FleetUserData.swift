@@ -15,6 +15,9 @@ enum FleetUserData {
             guard !command.contains(where: \.isNewline) else {
                 throw item.error("one line per command (put scripts in user-data.files)")
             }
+            guard !hasControlCharacter(command, allowingTab: true) else {
+                throw item.error("a control character in a command (the seed's YAML cannot carry it)")
+            }
             guard !command.trimmingSpaces.isEmpty else { throw item.error("empty command") }
             commands.append(command)
         }
@@ -25,7 +28,7 @@ enum FleetUserData {
         let fields = try node.mapping(allowed: ["path", "content", "source", "mode"])
         let pathNode = try fields.required("path")
         let path = try pathNode.string()
-        guard path.hasPrefix("/"), !path.hasSuffix("/"), !path.contains(where: { $0.isNewline || $0 == "\0" }) else {
+        guard path.hasPrefix("/"), !path.hasSuffix("/"), !hasControlCharacter(path, allowingTab: false) else {
             throw pathNode.error("invalid path '\(ResourceName.printable(path))': use an absolute file path")
         }
         let bytes: Data
@@ -34,12 +37,7 @@ enum FleetUserData {
             bytes = Data(try content.string().utf8)
         case (nil, let source?):
             let relative = try source.string()
-            let base = (node.file as NSString).deletingLastPathComponent
-            let absolute = relative.hasPrefix("/") ? relative : ((base.isEmpty ? "." : base) as NSString).appendingPathComponent(relative)
-            guard let data = FileManager.default.contents(atPath: absolute) else {
-                throw source.error("cannot read '\(relative)' (relative to \(node.file))")
-            }
-            bytes = data
+            bytes = try source.checked { try readSource(relative, namedIn: node.file) }
         case (nil, nil):
             throw node.error("give content or source")
         case (_?, _?):
@@ -54,6 +52,58 @@ enum FleetUserData {
             command += " && chmod \(mode) \(shellQuoted(path))"
         }
         return command
+    }
+
+    /// The most a `source` may hold: user-data is for configuration and scripts, and it travels in the seed.
+    static let maximumSourceSize = 1 << 20
+
+    /// Reads a `source` file. vmctl runs as root and copies what it reads into a guest, so a lab may only
+    /// send what sits in the folder of the file that names it (or below): no absolute path, no `..` or
+    /// symlink that ends outside, and only a regular file. The check is made on what was actually opened
+    /// (`/proc/self/fd`), so a path swapped for a symlink between the check and the read is caught too.
+    static func readSource(_ relative: String, namedIn file: String) throws -> Data {
+        guard !relative.isEmpty, !relative.hasPrefix("/"), !relative.contains("\0") else {
+            throw VMCtlError("invalid source '\(ResourceName.printable(relative))': give a path relative to the folder of \(file)")
+        }
+        let base = (file as NSString).deletingLastPathComponent
+        guard let folder = realPath(base.isEmpty ? "." : base) else { throw VMCtlError("cannot resolve the folder of \(file)") }
+        let outside = VMCtlError("source '\(ResourceName.printable(relative))' is outside \(folder): a lab sends only files in the folder of the file that names them")
+        guard let resolved = realPath((folder as NSString).appendingPathComponent(relative)) else {
+            throw VMCtlError("cannot read source '\(ResourceName.printable(relative))' (relative to \(folder)): \(String(cString: strerror(errno)))")
+        }
+        guard resolved.hasPrefix(folder == "/" ? "/" : folder + "/") else { throw outside }
+        let fd = open(resolved, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw VMCtlError("cannot read source '\(ResourceName.printable(relative))': \(String(cString: strerror(errno)))")
+        }
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        guard let opened = realPath("/proc/self/fd/\(fd)"), opened.hasPrefix(folder == "/" ? "/" : folder + "/") else { throw outside }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            throw VMCtlError("source '\(ResourceName.printable(relative))' is not a regular file")
+        }
+        guard info.st_size <= maximumSourceSize else {
+            throw VMCtlError("source '\(ResourceName.printable(relative))' has \(info.st_size) bytes; user-data files take at most \(maximumSourceSize)")
+        }
+        do {
+            let data = try handle.readToEnd() ?? Data()
+            guard data.count <= maximumSourceSize else { throw VMCtlError("source '\(ResourceName.printable(relative))' grew past \(maximumSourceSize) bytes while read") }
+            return data
+        } catch let error as VMCtlError {
+            throw error
+        } catch {
+            throw VMCtlError("cannot read source '\(ResourceName.printable(relative))': \(error.localizedDescription)")
+        }
+    }
+
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    static func hasControlCharacter(_ text: String, allowingTab: Bool) -> Bool {
+        text.unicodeScalars.contains { $0.properties.generalCategory == .control && !(allowingTab && $0 == "\t") }
     }
 
     static func shellQuoted(_ text: String) -> String {
