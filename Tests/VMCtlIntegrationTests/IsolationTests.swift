@@ -64,6 +64,17 @@ struct IsolationTests {
         #expect(try Self.sysctl(key) == "0")
     }
 
+    @Test func specialUseSubnetsAreRefusedWithOneLine() throws {
+        for subnet in ["127.0.0.0/24", "0.0.0.0/8", "169.254.0.0/16", "224.0.0.0/8", "240.0.0.0/8"] {
+            _ = try? Harness.vmctl("net", "delete", "fwr-bad", "--force")
+            let result = try Harness.vmctl("net", "create", "fwr-bad", "--subnet", subnet)
+            #expect(result.status != 0 && result.stderrLines.count == 1 && result.stderr.hasPrefix("Error: invalid subnet '\(subnet)'"),
+                    "\(subnet): \(result)")
+            #expect(try Harness.virsh("net-info", "fwr-bad").status != 0, "\(subnet): nothing may be created")
+        }
+        _ = try? Harness.vmctl("net", "delete", "fwr-bad", "--force")
+    }
+
     /// One routed guest (group: TCP 80 only, a floating IP, a forward) and one isolated guest.
     @Test func isolatedGuestsSpoofingGuestsAndHostProcessesAreStopped() throws {
         let routed = "fwr-routed", isolated = "fwr-iso", a = "fwr-a", b = "fwr-b", group = "fwr-web", pool = "fwr-ext"
