@@ -53,8 +53,14 @@ struct FirewallNamespaceTests {
         }
         #expect(try FirewallApplier.apply(F.full, namespace: host).fixedAnything == false)
 
+        // The bridge table is part of the same rule set: its loss is drift, reported once.
+        try lab.run(["ip", "netns", "exec", host, "nft", "delete", "table", "bridge", "vmctl"])
+        #expect(try FirewallApplier.apply(F.full, namespace: host).differences == ["table bridge vmctl was missing"])
+        #expect(try lab.output(["ip", "netns", "exec", host, "nft", "list", "set", "bridge", "vmctl", "port_macs"]).contains("52:54:00:00:00:0b"))
+
         try FirewallApplier.remove(namespace: host)
         #expect(try FirewallApplier.liveTable(namespace: host) == nil)
+        #expect(try ProcessRunner.capture("ip", ["netns", "exec", host, "nft", "list", "table", "bridge", "vmctl"]).status != 0)
         #expect(try !lab.output(["ip", "-n", host, "-4", "address", "show", "dev", "eth0"]).contains("198.51.100.50"))
     }
 
