@@ -260,6 +260,15 @@ extension FirewallNamespaceTests {
         #expect(try lab.connect(g4, "10.97.0.1:7000") == nil)
         #expect(try lab.connect(g4, "198.51.100.2:9000") == nil)
         #expect(try lab.connect(outside, "198.51.100.50:80") == "g2-80 from 198.51.100.2", "the floating IP itself works")
+        // What an isolated guest may ask the host: its network's DNS, and DHCP (client port to server port).
+        let dns = try lab.receiveUDP(host, port: 53), dhcp = try lab.receiveUDP(host, port: 67), other = try lab.receiveUDP(host, port: 7001)
+        try lab.sendUDP(g4, to: "10.97.0.1:53", fromPort: 1053, "query")
+        try lab.sendUDP(g4, to: "10.97.0.1:67", fromPort: 68, "discover")
+        try lab.sendUDP(g4, to: "10.97.0.1:67", fromPort: 67, "relay-like")
+        try lab.sendUDP(g4, to: "10.97.0.1:7001", fromPort: 1054, "anything else")
+        #expect(try dns() == ["query"])
+        #expect(try dhcp() == ["discover"])
+        #expect(try other() == [])
 
         // The host's processes: a floating IP only where the guest's groups allow; a nat guest's own
         // address not at all; a forward's port because the forward allows it.
