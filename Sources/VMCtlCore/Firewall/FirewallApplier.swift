@@ -115,7 +115,7 @@ public enum FirewallApplier {
         return result.output + (bridge.status == 0 ? bridge.output : "")
     }
 
-    /// Removes table `ip vmctl` and the floating addresses it bound (or that carry vmctl's label).
+    /// Removes tables `ip vmctl` and `bridge vmctl` and the floating addresses it bound (or that carry vmctl's label).
     /// Sysctls stay as they are: other software may rely on forwarding.
     public static func remove(namespace: String? = nil) throws {
         let host = FirewallHost(namespace: namespace)

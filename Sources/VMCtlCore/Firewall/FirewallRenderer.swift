@@ -36,7 +36,7 @@
 /// Table `bridge vmctl`: sets `ports`, `port_macs` (port . MAC) and `port_addrs` (port . address), chain
 /// `prerouting` (filter, priority filter) → `guest_port`, which lets a port send only as its guest.
 ///
-/// Coexistence. Only table `ip vmctl` is touched. Base chains use the standard priorities, so they run
+/// Coexistence. Only tables `ip vmctl` and `bridge vmctl` are touched. Base chains use the standard priorities, so they run
 /// alongside iptables-nft's and other tables' chains at the same hooks. In nftables an `accept` only ends
 /// the evaluation of *this* table's chain: a packet must be accepted by every base chain of every table at
 /// a hook, and a `drop` anywhere is final. Our base chains therefore have policy `accept` and drop only
@@ -52,7 +52,7 @@ public enum FirewallRenderer {
     public static let bridgeFamily = "bridge"
     public static let tableName = "vmctl"
 
-    /// The nft script that replaces table `ip vmctl` with the rules for `state`.
+    /// The nft script that replaces tables `ip vmctl` and `bridge vmctl` with the rules for `state`.
     /// Throws on state that is invalid or contradicts itself, before producing any text.
     public static func render(_ state: FirewallState) throws -> String {
         let plan = try FirewallPlan(state)
