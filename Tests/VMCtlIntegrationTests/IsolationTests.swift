@@ -111,6 +111,10 @@ struct IsolationTests {
         #expect(try Harness.outside("curl", "-s", "-m", "5", "http://\(Self.hostAddress):2391/").stdout.contains(">\(a)<"))
         #expect(try Harness.outside("curl", "-s", "-m", "5", "http://\(floating)/").stdout.contains(">\(a)<"))
 
+        // A firewall watcher still running an older vmctl rewrites the table within seconds; say so first.
+        #expect(try Harness.host("nft", "list", "chain", "ip", "vmctl", "host_in").status == 0,
+                "table ip vmctl is not this vmctl's (is `vmctl net reconcile --watch` running an older binary?)")
+
         // Isolated: neither the forward (through its own gateway or the host's address) nor the floating IP.
         for url in ["http://10.187.0.1:2391/", "http://\(Self.hostAddress):2391/", "http://\(floating)/"] {
             let fetched = try Harness.vmctl("ssh", b, "--", "timeout 8 wget -qO- \(url)")
