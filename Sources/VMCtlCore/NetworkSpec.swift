@@ -46,6 +46,7 @@ public struct NetworkSpec: Codable, Sendable, Equatable {
                 mode: NetworkMode = .nat, domain: String? = nil) throws {
         try ResourceName.validate(name, kind: "network")
         let subnet = try Self.parseSubnet(subnetText)
+        try Self.requireGuestRange(subnet)
         guard (8...29).contains(subnet.prefix) else {
             throw VMCtlError("invalid subnet '\(subnetText)': use a prefix from /8 to /29")
         }
@@ -95,10 +96,17 @@ public struct NetworkSpec: Codable, Sendable, Equatable {
         return subnet
     }
 
+    static func requireGuestRange(_ subnet: IPv4Subnet) throws {
+        if let range = subnet.specialUse {
+            throw VMCtlError("invalid subnet '\(subnet)': it lies in the \(range) range; use a private range such as 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")
+        }
+    }
+
     /// Checks the spec on its own: addresses inside the subnet and not clashing with each other.
     public func validate() throws {
         guard version == Self.currentVersion else { throw VMCtlError("unsupported network spec version \(version)") }
         try ResourceName.validate(name, kind: "network")
+        try Self.requireGuestRange(subnet)
         let broadcast = IPv4Address(value: subnet.network.value | ~subnet.mask)
         guard subnet.contains(gateway), gateway != subnet.network, gateway != broadcast else {
             throw VMCtlError("gateway \(gateway) is not a host address of \(subnet)")

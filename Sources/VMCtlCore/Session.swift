@@ -42,9 +42,10 @@ public final class Session: @unchecked Sendable {
     }
 }
 
-/// NAT networks keep host processes away from guests, as VirtualBox's NAT does. vmctl's own traffic to
-/// guests (readiness probes, ssh) is its management channel: it runs with the `vmctl` group, and the
-/// firewall lets that group's sockets through.
+/// Host processes reach guests only as the guests' networks and security groups allow (not at all on nat
+/// and isolated networks, as with VirtualBox's NAT). vmctl's own traffic to guests (readiness probes, ssh)
+/// is its management channel: it runs with the `vmctl` group, and the firewall lets that group's sockets
+/// reach every guest on every port.
 public enum ManagementGroup {
     public static let name = "vmctl"
 

@@ -39,8 +39,15 @@ enum FirewallFixtures {
                 Guest(vm: "lab1", address: ip("10.78.0.5"), network: "lab", groups: ["web", "default"]),
                 Guest(vm: "q1", address: ip("10.79.0.5"), network: "quiet", groups: []),
             ],
-            routers: [Router(name: "r1", networks: ["vmctl", "lab"])])
+            routers: [Router(name: "r1", networks: ["vmctl", "lab"])],
+            ports: [
+                GuestPort(vm: "web", network: "vmctl", port: "vnet0", mac: mac("52:54:00:00:00:0a"), addresses: [ip("10.77.0.10")]),
+                GuestPort(vm: "db", network: "vmctl", port: "vnet1", mac: mac("52:54:00:00:00:0B"), addresses: [ip("10.77.0.11")]),
+                GuestPort(vm: "q1", network: "quiet", port: "vnet2", mac: mac("52:54:00:00:00:0c"), addresses: [ip("10.79.0.5")]),
+            ])
     }
+
+    static func mac(_ text: String) -> MACAddress { try! MACAddress(text) }
 
     /// The benchmark's state: `forwards` TCP forwards on 198.51.100.1 and `floating` floating IPs,
     /// spread over 250 guests of one NAT network 10.90.0.0/16.

@@ -43,7 +43,7 @@ struct FirewallNamespaceTests {
         try lab.run(["ip", "netns", "exec", host, "nft", "add", "rule", "ip", "vmctl", "forward", "accept"])
         let fixed = try FirewallApplier.apply(F.full, namespace: host)
         #expect(fixed.drifted)
-        #expect(fixed.differences == ["map pf_any_tcp: 1 element missing", "chain forward: rules differed (5 live, 4 desired)"])
+        #expect(fixed.differences == ["map pf_any_tcp: 1 element missing", "chain forward: rules differed (6 live, 5 desired)"])
 
         // A broken script is refused and changes nothing.
         #expect(throws: VMCtlError.self) { try FirewallApplier.check("table ip vmctl { chain c { bogus } }", namespace: host) }
@@ -53,8 +53,14 @@ struct FirewallNamespaceTests {
         }
         #expect(try FirewallApplier.apply(F.full, namespace: host).fixedAnything == false)
 
+        // The bridge table is part of the same rule set: its loss is drift, reported once.
+        try lab.run(["ip", "netns", "exec", host, "nft", "delete", "table", "bridge", "vmctl"])
+        #expect(try FirewallApplier.apply(F.full, namespace: host).differences == ["table bridge vmctl was missing"])
+        #expect(try lab.output(["ip", "netns", "exec", host, "nft", "list", "set", "bridge", "vmctl", "port_macs"]).contains("52:54:00:00:00:0b"))
+
         try FirewallApplier.remove(namespace: host)
         #expect(try FirewallApplier.liveTable(namespace: host) == nil)
+        #expect(try ProcessRunner.capture("ip", ["netns", "exec", host, "nft", "list", "table", "bridge", "vmctl"]).status != 0)
         #expect(try !lab.output(["ip", "-n", host, "-4", "address", "show", "dev", "eth0"]).contains("198.51.100.50"))
     }
 
@@ -129,10 +135,14 @@ struct FirewallNamespaceTests {
         #expect(lab.ping(outside, "198.51.100.50"))
         #expect(try lab.connect(g2, "198.51.100.2:9000") == "outside from 198.51.100.50")
         #expect(try lab.connect(host, "198.51.100.50:80") == "g2-80 from 10.99.0.1")
+        // The host's own processes pass the groups too: g2's group allows 80 only.
+        #expect(try lab.connect(host, "198.51.100.50:22") == nil)
 
         // Routed network: reachable directly, unmasqueraded, but only where its groups allow.
         #expect(try lab.connect(outside, "10.98.0.5:80") == "g3-80 from 198.51.100.2")
         #expect(try lab.connect(outside, "10.98.0.5:81") == nil)
+        #expect(try lab.connect(host, "10.98.0.5:80") == "g3-80 from 10.98.0.1")
+        #expect(try lab.connect(host, "10.98.0.5:81") == nil, "a host process is subject to the routed guest's groups")
         #expect(try lab.connect(g3, "198.51.100.2:9000") == "outside from 10.98.0.5")
         // Router: g1 (nat network, group default) reaches g3 where g3's groups allow, unmasqueraded.
         #expect(try lab.connect(g1, "10.98.0.5:80") == "g3-80 from 10.99.0.10")
@@ -166,6 +176,117 @@ struct FirewallNamespaceTests {
     }
 }
 
+extension FirewallNamespaceTests {
+    /// Guest ports pinned to their MAC and address; an isolated guest kept away from forwards, floating
+    /// IPs and the host's services; route_localnet only on the bridge that needs it, and only while it does.
+    @Test func portsSendOnlyAsTheirGuestAndIsolatedGuestsStayIn() throws {
+        let lab = try FirewallLab("pin")
+        defer { lab.tearDown() }
+        let host = try lab.namespace("h"), outside = try lab.namespace("o")
+        let g1 = try lab.namespace("g1"), g2 = try lab.namespace("g2"), g4 = try lab.namespace("g4")
+        try lab.link(host, "up0", "198.51.100.1/24", peer: outside, "eth0", "198.51.100.2/24")
+        try lab.bridge(host, "fwbr0", "10.99.0.1/24")
+        try lab.bridge(host, "fwbr2", "10.97.0.1/24")
+        let macs = [g1: "52:54:00:99:00:0a", g2: "52:54:00:99:00:0b", g4: "52:54:00:97:00:05"]
+        try lab.guest(g1, "10.99.0.10/24", gateway: "10.99.0.1", bridge: "fwbr0", host: host, port: "p10", mac: macs[g1]!)
+        try lab.guest(g2, "10.99.0.11/24", gateway: "10.99.0.1", bridge: "fwbr0", host: host, port: "p11", mac: macs[g2]!)
+        try lab.guest(g4, "10.97.0.5/24", gateway: "10.97.0.1", bridge: "fwbr2", host: host, port: "p4", mac: macs[g4]!)
+        for (ns, name) in [(g1, "g1"), (g2, "g2")] {
+            for port in [22, 80] { try lab.listen(ns, port: port, reply: "\(name)-\(port)") }
+        }
+        try lab.listen(host, port: 7000, reply: "host")
+        try lab.listen(outside, port: 9000, reply: "outside")
+
+        let nat = NetworkRules(name: "fwnet", bridge: "fwbr0", subnet: F.net("10.99.0.0/24"), gateway: F.ip("10.99.0.1"), mode: .nat)
+        let isolated = NetworkRules(name: "fwiso", bridge: "fwbr2", subnet: F.net("10.97.0.0/24"), gateway: F.ip("10.97.0.1"), mode: .isolated)
+        let web = SecurityGroup(name: "web", rules: [.init(id: "http", proto: .tcp, ports: 80...80, remote: nil)])
+        let forwards = [PortForward(name: "ssh", vm: "g1", proto: .tcp, hostAddress: nil, hostPort: 2222,
+                                    guestAddress: F.ip("10.99.0.10"), guestPort: 22, network: "fwnet")]
+        var state = FirewallState(
+            networks: [nat, isolated], forwards: forwards,
+            floatingIPs: [FloatingIPBinding(address: F.ip("198.51.100.50"), interface: "up0", vm: "g2",
+                                            guestAddress: F.ip("10.99.0.11"), network: "fwnet")],
+            securityGroups: [web],
+            guests: [Guest(vm: "g1", address: F.ip("10.99.0.10"), network: "fwnet", groups: []),
+                     Guest(vm: "g2", address: F.ip("10.99.0.11"), network: "fwnet", groups: ["web"]),
+                     Guest(vm: "g4", address: F.ip("10.97.0.5"), network: "fwiso", groups: [])],
+            ports: [GuestPort(vm: "g1", network: "fwnet", port: "p10", mac: F.mac(macs[g1]!), addresses: [F.ip("10.99.0.10")]),
+                    GuestPort(vm: "g2", network: "fwnet", port: "p11", mac: F.mac(macs[g2]!), addresses: [F.ip("10.99.0.11")]),
+                    GuestPort(vm: "g4", network: "fwiso", port: "p4", mac: F.mac(macs[g4]!), addresses: [F.ip("10.97.0.5")])])
+        try FirewallApplier.apply(state, namespace: host)
+        try lab.waitForListeners()
+        let sysctl = { (key: String) in try lab.output(["ip", "netns", "exec", host, "sysctl", "-n", key]).trimmingSpaces }
+
+        // route_localnet: on the forward's bridge only, never `all`; the guard is in place.
+        #expect(try sysctl("net.ipv4.conf.fwbr0.route_localnet") == "1")
+        #expect(try sysctl("net.ipv4.conf.fwbr2.route_localnet") == "0")
+        #expect(try sysctl("net.ipv4.conf.all.route_localnet") == "0")
+        #expect(try FirewallApplier.liveTable(namespace: host)?.contains("iifname != \"lo\" ip daddr 127.0.0.0/8 drop") == true)
+        #expect(try lab.connect(host, "127.0.0.1:2222") == "g1-22 from 10.99.0.1")
+
+        // Pinned guests talk as themselves, to each other (bridged) and to the host.
+        #expect(try lab.connect(g1, "10.99.0.11:22") == "g2-22 from 10.99.0.10")
+        #expect(try lab.connect(g1, "10.99.0.1:7000") == "host from 10.99.0.10")
+        // A second address on eth0 gets no answers, neither from a neighbour nor from the host.
+        try lab.run(["ip", "-n", g1, "address", "add", "10.99.0.99/24", "dev", "eth0"])
+        #expect(try lab.connect(g1, "10.99.0.11:22", from: "10.99.0.99") == nil)
+        #expect(try lab.connect(g1, "10.99.0.1:7000", from: "10.99.0.99") == nil)
+        #expect(try lab.connect(g1, "10.99.0.11:22", from: "10.99.0.10") == "g2-22 from 10.99.0.10")
+        // DHCP answers come from the host only: a guest's datagram from port 67 never arrives.
+        let received = try lab.receiveUDP(g2, port: 68)
+        try lab.sendUDP(g1, to: "10.99.0.11:68", fromPort: 67, "rogue offer")
+        try lab.sendUDP(g1, to: "10.99.0.11:68", fromPort: 1067, "ordinary datagram")
+        #expect(try received() == ["ordinary datagram"])
+        // Another MAC (a new one, or its sibling's with the sibling's address) cuts the guest off.
+        try lab.run(["ip", "-n", g1, "link", "set", "eth0", "address", "52:54:00:99:00:ee"])
+        #expect(try lab.connect(g1, "10.99.0.11:22") == nil)
+        #expect(try lab.connect(g1, "10.99.0.1:7000") == nil)
+        try lab.run(["ip", "-n", g2, "link", "set", "eth0", "down"])
+        try lab.run(["ip", "-n", g1, "link", "set", "eth0", "address", macs[g2]!])
+        try lab.run(["ip", "-n", g1, "address", "add", "10.99.0.11/24", "dev", "eth0"])
+        #expect(try lab.connect(g1, "10.99.0.1:7000", from: "10.99.0.11") == nil)
+        #expect(try lab.connect(outside, "198.51.100.50:80") == nil, "the floating IP must not reach the impostor")
+        try lab.run(["ip", "-n", g1, "address", "del", "10.99.0.11/24", "dev", "eth0"])
+        try lab.run(["ip", "-n", g1, "link", "set", "eth0", "address", macs[g1]!])
+        try lab.run(["ip", "-n", g2, "link", "set", "eth0", "up"])
+        try lab.run(["ip", "-n", g2, "route", "replace", "default", "via", "10.99.0.1"])
+        #expect(try lab.connect(g1, "10.99.0.1:7000") == "host from 10.99.0.10")
+
+        // Isolated: not the forward through its own gateway, not the floating IP, not the host's services,
+        // not outside; the host's own processes do not reach it either.
+        #expect(try lab.connect(g4, "10.97.0.1:2222") == nil)
+        #expect(try lab.connect(g4, "198.51.100.1:2222") == nil)
+        #expect(try lab.connect(g4, "198.51.100.50:80") == nil)
+        #expect(try lab.connect(g4, "10.97.0.1:7000") == nil)
+        #expect(try lab.connect(g4, "198.51.100.2:9000") == nil)
+        #expect(try lab.connect(outside, "198.51.100.50:80") == "g2-80 from 198.51.100.2", "the floating IP itself works")
+        // What an isolated guest may ask the host: its network's DNS, and DHCP (client port to server port).
+        let dns = try lab.receiveUDP(host, port: 53), dhcp = try lab.receiveUDP(host, port: 67), other = try lab.receiveUDP(host, port: 7001)
+        try lab.sendUDP(g4, to: "10.97.0.1:53", fromPort: 1053, "query")
+        try lab.sendUDP(g4, to: "10.97.0.1:67", fromPort: 68, "discover")
+        try lab.sendUDP(g4, to: "10.97.0.1:67", fromPort: 67, "relay-like")
+        try lab.sendUDP(g4, to: "10.97.0.1:7001", fromPort: 1054, "anything else")
+        #expect(try dns() == ["query"])
+        #expect(try dhcp() == ["discover"])
+        #expect(try other() == [])
+
+        // The host's processes: a floating IP only where the guest's groups allow; a nat guest's own
+        // address not at all; a forward's port because the forward allows it.
+        #expect(try lab.connect(host, "198.51.100.50:80") == "g2-80 from 10.99.0.1")
+        #expect(try lab.connect(host, "198.51.100.50:22") == nil)
+        #expect(try lab.connect(host, "10.99.0.11:80") == nil)
+        #expect(try lab.connect(host, "198.51.100.1:2222") == "g1-22 from 10.99.0.1")
+
+        // Without the forward, route_localnet goes back to 0 on the bridge; the guard stays.
+        state.forwards = []
+        try FirewallApplier.apply(state, namespace: host)
+        #expect(try sysctl("net.ipv4.conf.fwbr0.route_localnet") == "0")
+        #expect(try sysctl("net.ipv4.conf.all.route_localnet") == "0")
+        #expect(try FirewallApplier.liveTable(namespace: host)?.contains("iifname != \"lo\" ip daddr 127.0.0.0/8 drop") == true)
+        #expect(try lab.connect(host, "127.0.0.1:2222") == nil)
+    }
+}
+
 /// Namespaces, links and listeners of one test, all removed by `tearDown`.
 final class FirewallLab: @unchecked Sendable {
     static var available: Bool {
@@ -177,6 +298,7 @@ final class FirewallLab: @unchecked Sendable {
     let prefix: String
     private var namespaces: [String] = []
     private var listeners: [(namespace: String, port: Int, process: ChildProcess)] = []
+    private var receivers: [ChildProcess] = []
 
     init(_ name: String) throws {
         prefix = "vmctl-fwtest-\(getpid())-\(name)"
@@ -207,8 +329,9 @@ final class FirewallLab: @unchecked Sendable {
     }
 
     /// A guest namespace whose eth0 is plugged into `bridge` of `host` through port `port`.
-    func guest(_ ns: String, _ address: String, gateway: String, bridge: String, host: String, port: String) throws {
+    func guest(_ ns: String, _ address: String, gateway: String, bridge: String, host: String, port: String, mac: String? = nil) throws {
         try run(["ip", "-n", host, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", ns])
+        if let mac { try run(["ip", "-n", ns, "link", "set", "eth0", "address", mac]) }
         try run(["ip", "-n", host, "link", "set", port, "master", bridge])
         try run(["ip", "-n", host, "link", "set", port, "up"])
         try run(["ip", "-n", ns, "address", "add", address, "dev", "eth0"])
@@ -234,11 +357,33 @@ final class FirewallLab: @unchecked Sendable {
         }
     }
 
-    /// The first line a TCP connection from `ns` to `target` receives, or nil when it cannot connect.
-    func connect(_ ns: String, _ target: String) throws -> String? {
-        let result = try ProcessRunner.capture("ip", ["netns", "exec", ns, "socat", "-T", "2", "STDIO", "TCP:\(target),connect-timeout=0.7"], input: "")
+    /// The first line a TCP connection from `ns` (from its address `source`) to `target` receives, or nil
+    /// when it cannot connect.
+    func connect(_ ns: String, _ target: String, from source: String? = nil) throws -> String? {
+        let bind = source.map { ",bind=\($0)" } ?? ""
+        let result = try ProcessRunner.capture("ip", ["netns", "exec", ns, "socat", "-T", "2", "STDIO", "TCP:\(target),connect-timeout=0.7\(bind)"], input: "")
         guard result.status == 0 else { return nil }
         return result.output.split(separator: "\n").first.map(String.init)
+    }
+
+    /// Starts collecting the UDP datagrams `ns` receives on `port`; the closure waits a moment and returns them.
+    func receiveUDP(_ ns: String, port: Int) throws -> () throws -> [String] {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-udp-\(port)").path
+        unlink(file)
+        let process = try ChildProcess(["ip", "netns", "exec", ns, "socat", "-u", "UDP-RECV:\(port)", "OPEN:\(file),creat,append"],
+                                       stdout: .discard, stderr: .discard)
+        receivers.append(process)
+        Thread.sleep(forTimeInterval: 0.3)
+        return {
+            Thread.sleep(forTimeInterval: 0.5)
+            defer { unlink(file) }
+            return try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").map(String.init)
+        }
+    }
+
+    func sendUDP(_ ns: String, to target: String, fromPort: Int, _ text: String) throws {
+        _ = try ProcessRunner.capture("ip", ["netns", "exec", ns, "socat", "-u", "STDIN", "UDP-SENDTO:\(target),sourceport=\(fromPort)"],
+                                      input: text + "\n")
     }
 
     func ping(_ ns: String, _ target: String) -> Bool {
@@ -256,6 +401,11 @@ final class FirewallLab: @unchecked Sendable {
             listener.process.wait()
         }
         listeners = []
+        for process in receivers {
+            process.signal(SIGTERM)
+            process.wait()
+        }
+        receivers = []
         for ns in namespaces.reversed() { _ = try? run(["ip", "netns", "del", ns]) }
         namespaces = []
     }

@@ -41,7 +41,9 @@ import Testing
     @Test func replacesTheWholeTableInOneScript() throws {
         let text = try render(F.full)
         let lines = text.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") }
-        #expect(Array(lines.prefix(3)) == ["table ip vmctl {}", "delete table ip vmctl", "table ip vmctl {"])
+        #expect(Array(lines.prefix(5)) == ["table ip vmctl {}", "delete table ip vmctl", "table bridge vmctl {}",
+                                           "delete table bridge vmctl", "table ip vmctl {"])
+        #expect(lines.contains("table bridge vmctl {"))
         #expect(lines.last == "}")
         #expect(!text.contains("flush ruleset"))
         // Only our table: no other table is named anywhere.
@@ -51,7 +53,7 @@ import Testing
 
     @Test func baseChainsHookAtTheStandardPriorities() throws {
         let text = try render(F.full)
-        #expect(block(text, "chain prerouting") == ["type nat hook prerouting priority dstnat; policy accept;", "jump dnat_rules"])
+        #expect(block(text, "chain prerouting").last == "jump dnat_rules")
         #expect(block(text, "chain output") == ["type nat hook output priority -100; policy accept;", "jump dnat_rules"])
         #expect(block(text, "chain postrouting").first == "type nat hook postrouting priority srcnat; policy accept;")
         #expect(block(text, "chain forward").first == "type filter hook forward priority filter; policy accept;")
@@ -96,6 +98,34 @@ import Testing
             "goto sg_ingress",
         ])
         #expect(block(text, "chain from_0").suffix(2) == ["ip saddr != 10.78.0.0/24 drop", "accept"])
+    }
+
+    /// An isolated guest gets no DNAT (a forward or floating IP, even through its own gateway, would lead
+    /// out), forwards nothing out of its bridge, and reaches the host only for DHCP and DNS.
+    @Test func isolatedGuestsReachNeitherForwardsNorFloatingIPsNorTheHost() throws {
+        let text = try render(F.full)
+        #expect(block(text, "chain prerouting") == [
+            "type nat hook prerouting priority dstnat; policy accept;", "iifname { \"vmctl2\" } accept", "jump dnat_rules",
+        ])
+        let forward = block(text, "chain forward")
+        let keptIn = try #require(forward.firstIndex(of: "iifname \"vmctl2\" oifname != \"vmctl2\" drop"))
+        let forwarded = try #require(forward.firstIndex { $0.contains("@pf_targets") })
+        #expect(keptIn < forwarded)
+        #expect(block(text, "chain host_in") == [
+            "type filter hook input priority filter; policy accept;",
+            "iifname != { \"vmctl2\" } accept",
+            "ct state established,related accept",
+            "udp sport 68 udp dport 67 accept",
+            "iifname \"vmctl2\" ip daddr 10.79.0.1 meta l4proto { tcp, udp } th dport 53 accept",
+            "drop",
+        ])
+        var noIsolated = F.full
+        noIsolated.networks.removeAll { $0.mode == .isolated }
+        noIsolated.guests.removeAll { $0.network == "quiet" }
+        noIsolated.ports.removeAll { $0.network == "quiet" }
+        let open = try render(noIsolated)
+        #expect(block(open, "chain host_in").isEmpty)
+        #expect(block(open, "chain prerouting") == ["type nat hook prerouting priority dstnat; policy accept;", "jump dnat_rules"])
     }
 
     @Test func isolatedNetworkForwardsNothingInOrOut() throws {
@@ -150,22 +180,39 @@ import Testing
         #expect(post.contains("oifname \"vmctl0\" ct status dnat fib saddr type local snat ip to 10.77.0.1"))
         #expect(post.contains("oifname \"vmctl0\" ct status dnat ip saddr 10.77.0.0/24 snat ip to 10.77.0.1"))
         // route_localnet lets 127.0.0.1 be DNAT'd out of the bridge; the guard keeps outsiders off 127/8.
-        #expect(block(text, "chain guard") == [
-            "type filter hook prerouting priority mangle; policy accept;", "iifname != \"lo\" ip daddr 127.0.0.0/8 drop",
-        ])
+        #expect(block(text, "chain guard") == Self.guardChain)
+        // Only the bridge of the guest behind a forward reachable on 127.0.0.1 gets it; never `conf.all`.
         #expect(FirewallRenderer.requiredSysctls(F.full) == [
-            Sysctl(key: "net.ipv4.ip_forward", value: "1"), Sysctl(key: "net.ipv4.conf.all.route_localnet", value: "1"),
+            Sysctl(key: "net.ipv4.ip_forward", value: "1"),
+            Sysctl(key: "net.ipv4.conf.vmctl0.route_localnet", value: "1", interface: "vmctl0"),
+            Sysctl(key: "net.ipv4.conf.vmctl1.route_localnet", value: "0", interface: "vmctl1"),
+            Sysctl(key: "net.ipv4.conf.vmctl2.route_localnet", value: "0", interface: "vmctl2"),
         ])
     }
 
-    @Test func forwardsOnOneOtherAddressNeedNoRouteLocalnet() throws {
+    static let guardChain = ["type filter hook prerouting priority mangle; policy accept;", "iifname != \"lo\" ip daddr 127.0.0.0/8 drop"]
+
+    /// Removing the last forward on 127.0.0.1 or every address turns route_localnet back off on the
+    /// bridge that had it, and the guard stays whatever the sysctls say (CVE-2020-8558).
+    @Test func routeLocalnetGoesBackToZeroWhenNothingNeedsItAndTheGuardNeverGoes() throws {
         var state = F.full
         state.forwards = state.forwards.filter { $0.name == "dns" }
         let text = try render(state)
-        #expect(block(text, "chain guard").isEmpty)
-        #expect(FirewallRenderer.requiredSysctls(state) == [Sysctl(key: "net.ipv4.ip_forward", value: "1")])
-        #expect(FirewallRenderer.requiredSysctls(FirewallState(networks: [F.isolated])).isEmpty)
+        #expect(block(text, "chain guard") == Self.guardChain)
+        #expect(FirewallRenderer.requiredSysctls(state) == [
+            Sysctl(key: "net.ipv4.ip_forward", value: "1"),
+            Sysctl(key: "net.ipv4.conf.vmctl0.route_localnet", value: "0", interface: "vmctl0"),
+            Sysctl(key: "net.ipv4.conf.vmctl1.route_localnet", value: "0", interface: "vmctl1"),
+            Sysctl(key: "net.ipv4.conf.vmctl2.route_localnet", value: "0", interface: "vmctl2"),
+        ])
+        #expect(!FirewallRenderer.requiredSysctls(F.full).contains { $0.key.contains(".all.") })
+        #expect(block(try render(FirewallState()), "chain guard") == Self.guardChain)
         #expect(FirewallRenderer.requiredSysctls(FirewallState()).isEmpty)
+        // A bridge name with a dot is written the way sysctl reads it (dots separate the key's parts).
+        var dotted = F.full
+        dotted.networks[0].bridge = "br.77"
+        #expect(FirewallRenderer.requiredSysctls(dotted).contains(
+            Sysctl(key: "net.ipv4.conf.br/77.route_localnet", value: "1", interface: "br.77")))
     }
 
     @Test func anyAddressIsWrittenAsZero() throws {
@@ -231,6 +278,85 @@ import Testing
         state.guests.removeAll { $0.vm == "db" }
         let text = try render(state)
         #expect(block(text, "set sg_0_members").contains("10.77.0.11 comment \"vm db\","))
+    }
+
+    // MARK: - The host's own processes
+
+    /// A host process is one more source entering each network: no exemption for floating IPs or routed
+    /// guests (their groups decide), none for nat or isolated guests; only replies, the gateway's DHCP
+    /// answers (server to client), the management group and a forward's own port pass unconditionally.
+    @Test func hostProcessesAreFilteredLikeNeighbours() throws {
+        var state = F.full
+        state.managementGroup = 990
+        let text = try render(state)
+        #expect(block(text, "chain host_out") == [
+            "type filter hook output priority filter; policy accept;",
+            "ip daddr != @subnets accept",
+            "fib daddr type local accept",
+            "ct state established,related accept",
+            "ip saddr @gateways udp sport 67 udp dport 68 accept",
+            "meta skgid 990 accept",
+            "ct status dnat ip daddr . meta l4proto . th dport @pf_targets ct original ip daddr != @fip_addrs accept",
+            "ip daddr vmap { 10.78.0.0/24 : goto to_0, 10.79.0.0/24 : goto to_1, 10.77.0.0/24 : goto to_2 }",
+        ])
+        #expect(block(text, "set subnets") == ["type ipv4_addr", "flags interval", "elements = {",
+                                                "10.78.0.0/24,", "10.79.0.0/24,", "10.77.0.0/24", "}"])
+        #expect(block(text, "set gateways") == ["type ipv4_addr", "elements = {", "10.78.0.1,", "10.79.0.1,", "10.77.0.1", "}"])
+        // No blanket pass for DNAT'd traffic (a floating IP), nor for any UDP from port 67.
+        #expect(!block(text, "chain host_out").contains("ct status dnat accept"))
+        #expect(!text.contains("\tudp sport 67 accept"))
+        // Without a management group (a remote session's state), nobody is exempt.
+        #expect(!block(try render(F.full), "chain host_out").contains { $0.contains("skgid") })
+    }
+
+    // MARK: - Anti-spoofing
+
+    @Test func eachRunningGuestsPortIsPinnedToItsMACAndAddresses() throws {
+        let whole = try render(F.full)
+        let start = try #require(whole.range(of: "\ntable bridge vmctl {\n"))
+        let text = String(whole[start.lowerBound...])
+        #expect(block(text, "set ports") == ["type ifname", "elements = {", "\"vnet0\",", "\"vnet1\",", "\"vnet2\"", "}"])
+        #expect(block(text, "set port_macs") == ["type ifname . ether_addr", "elements = {",
+            "\"vnet0\" . 52:54:00:00:00:0a,", "\"vnet1\" . 52:54:00:00:00:0b,", "\"vnet2\" . 52:54:00:00:00:0c", "}"])
+        #expect(block(text, "set port_addrs") == ["type ifname . ipv4_addr", "elements = {",
+            "\"vnet0\" . 10.77.0.10,", "\"vnet1\" . 10.77.0.11,", "\"vnet2\" . 10.79.0.5", "}"])
+        #expect(block(text, "chain prerouting").contains("iifname @ports jump guest_port"))
+        #expect(block(text, "chain guest_port") == [
+            "iifname . ether saddr != @port_macs drop",
+            "udp sport 67 drop",
+            "ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept",
+            "iifname . ip saddr @port_addrs accept",
+            "iifname . arp saddr ether @port_macs iifname . arp saddr ip @port_addrs accept",
+            "iifname . arp saddr ether @port_macs arp saddr ip 0.0.0.0 accept",
+            "drop",
+        ])
+        #expect(block(text, "chain prerouting").first == "type filter hook prerouting priority filter; policy accept;")
+        // A stopped guest has no port; the table is still replaced, empty.
+        var stopped = F.full
+        stopped.ports = []
+        #expect(block(try render(stopped), "set port_addrs") == ["type ifname . ipv4_addr"])
+    }
+
+    @Test func contradictoryPortsAreRefused() throws {
+        func expectRefusal(_ fragment: String, _ change: (inout FirewallState) -> Void) {
+            var state = F.full
+            change(&state)
+            let message = refusal(state)
+            #expect(message?.contains(fragment) == true, "expected a refusal containing '\(fragment)', got \(message ?? "none")")
+        }
+        expectRefusal("port 'vnet0' is listed twice") { $0.ports.append($0.ports[0]) }
+        expectRefusal("ports 'vnet0' and 'vnet9' both claim 10.77.0.10") {
+            var port = $0.ports[0]; port.port = "vnet9"; $0.ports.append(port)
+        }
+        expectRefusal("10.78.0.5 is not a guest address of network 'vmctl'") { $0.ports[0].addresses = [F.ip("10.78.0.5")] }
+        expectRefusal("invalid port name") { $0.ports[0].port = "vnet0\" accept" }
+        expectRefusal("is a vmctl bridge") { $0.ports[0].port = "vmctl1" }
+        expectRefusal("unknown network 'nowhere'") { $0.ports[0].network = "nowhere" }
+        #expect(throws: VMCtlError.self) { try MACAddress("52:54:00:00:00") }
+        #expect(throws: VMCtlError.self) { try MACAddress("52:54:00:00:00:0g") }
+        #expect(throws: VMCtlError.self) { try MACAddress("01:00:5e:00:00:01") }
+        #expect(throws: VMCtlError.self) { try MACAddress("ff:ff:ff:ff:ff:ff") }
+        #expect(try MACAddress("52:54:00:AB:cd:01").description == "52:54:00:ab:cd:01")
     }
 
     // MARK: - Determinism
@@ -325,6 +451,9 @@ import Testing
         expectRefusal("cannot join isolated network 'quiet'") { $0.routers.append(Router(name: "r2", networks: ["vmctl", "quiet"])) }
         expectRefusal("newer than this vmctl") { $0.version = FirewallState.currentVersion + 1 }
         expectRefusal("is a vmctl bridge") { $0.floatingIPs[0].interface = "vmctl1" }
+        expectRefusal("subnet 127.0.0.0/24 lies in the loopback (127.0.0.0/8) range") {
+            $0.networks.append(NetworkRules(name: "lo", bridge: "vmctl9", subnet: F.net("127.0.0.0/24"), gateway: F.ip("127.0.0.1"), mode: .nat))
+        }
     }
 
     // MARK: - Injection

@@ -145,3 +145,22 @@ import Testing
         }
     }
 }
+
+@Suite struct NetworkSpecTests {
+    /// Ranges the kernel treats specially are never a guest network: one line names the range.
+    @Test(arguments: [("127.0.0.0/8", "loopback (127.0.0.0/8)"), ("127.5.0.0/24", "loopback (127.0.0.0/8)"),
+                      ("0.0.0.0/8", "\"this host\" (0.0.0.0/8)"), ("169.254.0.0/16", "link-local (169.254.0.0/16)"),
+                      ("169.254.10.0/24", "link-local (169.254.0.0/16)"), ("224.0.0.0/8", "multicast (224.0.0.0/4)"),
+                      ("239.1.0.0/16", "multicast (224.0.0.0/4)"), ("240.0.0.0/8", "reserved (240.0.0.0/4, with 255.255.255.255)"),
+                      ("255.255.255.0/24", "reserved (240.0.0.0/4, with 255.255.255.255)")])
+    func specialRangesAreRefused(subnet: String, range: String) {
+        let error = #expect(throws: VMCtlError.self) { try NetworkSpec(name: "lab", subnet: subnet) }
+        #expect(error?.description == "invalid subnet '\(subnet)': it lies in the \(range) range; use a private range such as 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")
+        #expect(error?.description.contains("\n") == false)
+    }
+
+    @Test(arguments: ["10.0.0.0/8", "172.16.0.0/12", "192.168.1.0/24", "100.64.0.0/10", "198.51.100.0/24", "223.255.255.0/24", "1.0.0.0/8"])
+    func ordinaryRangesAreAccepted(subnet: String) throws {
+        #expect(try NetworkSpec(name: "lab", subnet: subnet).subnet.description == subnet)
+    }
+}

@@ -67,7 +67,7 @@ public enum FirewallApplier {
         guard result.status == 0 else { throw nftError("nft refused the rule set", result) }
 
         var sysctlsSet: [String] = []
-        for sysctl in sysctls {
+        for sysctl in sysctls where sysctl.interface.map(present.interfaces.contains) ?? true {
             let current = try host.run(["sysctl", "-n", sysctl.key]).output.trimmingSpaces
             if current != sysctl.value {
                 try host.run(["sysctl", "-q", "-w", "\(sysctl.key)=\(sysctl.value)"])
@@ -105,21 +105,25 @@ public enum FirewallApplier {
         guard result.status == 0 else { throw nftError("nft refused the rule set", result) }
     }
 
-    /// The live table as `nft list` prints it, or nil when it does not exist.
+    /// The live tables as `nft list` prints them, or nil when table `ip vmctl` does not exist.
     public static func liveTable(namespace: String? = nil) throws -> String? {
-        let result = try FirewallHost(namespace: namespace).run(["nft", "list", "table", FirewallRenderer.family, FirewallRenderer.tableName])
-        return result.status == 0 ? result.output : nil
+        let host = FirewallHost(namespace: namespace)
+        let result = try host.run(["nft", "list", "table", FirewallRenderer.family, FirewallRenderer.tableName])
+        guard result.status == 0 else { return nil }
+        // A missing bridge table lists as nothing, which differs from what was applied: the watcher repairs it.
+        let bridge = try host.run(["nft", "list", "table", FirewallRenderer.bridgeFamily, FirewallRenderer.tableName])
+        return result.output + (bridge.status == 0 ? bridge.output : "")
     }
 
-    /// Removes table `ip vmctl` and the floating addresses it bound (or that carry vmctl's label).
+    /// Removes tables `ip vmctl` and `bridge vmctl` and the floating addresses it bound (or that carry vmctl's label).
     /// Sysctls stay as they are: other software may rely on forwarding.
     public static func remove(namespace: String? = nil) throws {
         let host = FirewallHost(namespace: namespace)
         let before = try host.snapshot()
         let managed = try host.addresses().managed(previous: before?.floatingAddresses ?? [])
-        if before != nil {
-            let result = try host.run(["nft", "delete", "table", FirewallRenderer.family, FirewallRenderer.tableName])
-            guard result.status == 0 else { throw nftError("nft could not delete table ip vmctl", result) }
+        for family in [FirewallRenderer.family, FirewallRenderer.bridgeFamily] where before?.tables.contains(family) == true {
+            let result = try host.run(["nft", "delete", "table", family, FirewallRenderer.tableName])
+            guard result.status == 0 else { throw nftError("nft could not delete table \(family) vmctl", result) }
         }
         for stale in managed.sorted() {
             try host.run(["ip", "-4", "address", "del", "\(stale.address)/32", "dev", stale.interface])
@@ -194,14 +198,20 @@ struct FirewallHost {
         return result
     }
 
-    /// The live table, normalised, or nil when it does not exist.
+    /// The live tables, normalised, or nil when table `ip vmctl` does not exist.
     func snapshot() throws -> TableSnapshot? {
-        let result = try run(["nft", "-j", "list", "table", FirewallRenderer.family, FirewallRenderer.tableName])
+        guard var snapshot = try snapshot(family: FirewallRenderer.family) else { return nil }
+        if let bridge = try self.snapshot(family: FirewallRenderer.bridgeFamily) { snapshot.merge(bridge) }
+        return snapshot
+    }
+
+    private func snapshot(family: String) throws -> TableSnapshot? {
+        let result = try run(["nft", "-j", "list", "table", family, FirewallRenderer.tableName])
         guard result.status == 0 else {
             if result.errorOutput.contains("No such file or directory") { return nil }
-            throw VMCtlError("nft could not list table ip vmctl: \(result.errorOutput.trimmingSpaces)")
+            throw VMCtlError("nft could not list table \(family) vmctl: \(result.errorOutput.trimmingSpaces)")
         }
-        return try TableSnapshot(json: result.output)
+        return try TableSnapshot(json: result.output, family: family)
     }
 }
 
@@ -212,16 +222,22 @@ struct FirewallHost {
 struct TableSnapshot: Equatable {
     /// "chain forward", "set bridges", "map pf_tcp" → canonical JSON of the definition (without elements).
     var objects: [String: String] = [:]
-    /// Chain name → canonical JSON of each rule, in order.
+    /// "chain forward" → canonical JSON of each rule, in order.
     var rules: [String: [String]] = [:]
     /// "set NAME" / "map NAME" → canonical JSON of each element.
     var elements: [String: Set<String>] = [:]
     var floatingAddresses: [FloatingAddress] = []
+    /// Families of the tables listed (`ip`, `bridge`).
+    var tables: Set<String> = []
 
     var ruleCount: Int { rules.values.reduce(0) { $0 + $1.count } }
     var elementCount: Int { elements.values.reduce(0) { $0 + $1.count } }
 
-    init(json: String) throws {
+    /// Objects of table `bridge vmctl` are named "bridge chain prerouting", ...; those of `ip vmctl` keep
+    /// their plain names.
+    init(json: String, family: String = FirewallRenderer.family) throws {
+        tables = [family]
+        let prefix = family == FirewallRenderer.family ? "" : family + " "
         guard let root = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
               let items = root["nftables"] as? [[String: Any]] else {
             throw VMCtlError("nft printed a listing vmctl cannot read")
@@ -231,24 +247,31 @@ struct TableSnapshot: Equatable {
                 guard var body = value as? [String: Any] else { continue }
                 body["handle"] = nil
                 let name = body["name"] as? String ?? ""
+                let key = "\(prefix)\(kind) \(name)"
                 switch kind {
                 case "rule":
-                    let chain = body["chain"] as? String ?? ""
-                    rules[chain, default: []].append(Self.canonical(body))
+                    rules["\(prefix)chain \(body["chain"] as? String ?? "")", default: []].append(Self.canonical(body))
                 case "set", "map":
                     let members = body["elem"] as? [Any] ?? []
                     body["elem"] = nil
-                    objects["\(kind) \(name)"] = Self.canonical(body)
-                    elements["\(kind) \(name)"] = Set(members.map(Self.canonical))
-                    if kind == "map", name == "fip_snat" { floatingAddresses = Self.floating(members) }
+                    objects[key] = Self.canonical(body)
+                    elements[key] = Set(members.map(Self.canonical))
+                    if kind == "map", name == "fip_snat", prefix.isEmpty { floatingAddresses = Self.floating(members) }
                 case "chain":
-                    objects["chain \(name)"] = Self.canonical(body)
-                    rules[name] = rules[name] ?? []
+                    objects[key] = Self.canonical(body)
+                    rules[key] = rules[key] ?? []
                 default:
-                    objects["\(kind) \(name)"] = Self.canonical(body)
+                    objects[key] = Self.canonical(body)
                 }
             }
         }
+    }
+
+    mutating func merge(_ other: TableSnapshot) {
+        objects.merge(other.objects) { $1 }
+        rules.merge(other.rules) { $1 }
+        elements.merge(other.elements) { $1 }
+        tables.formUnion(other.tables)
     }
 
     /// `fip_snat` elements: [{"concat": [guest, ifname]}, address] (keys may carry comments).
@@ -287,8 +310,11 @@ struct TableSnapshot: Equatable {
     /// What a live table (`before`, nil when absent) lacked or had extra compared with the desired one.
     static func differences(from before: TableSnapshot?, to after: TableSnapshot) -> [String] {
         guard let before else { return ["table ip vmctl was missing"] }
-        var result: [String] = []
-        for key in Set(before.objects.keys).union(after.objects.keys).sorted() {
+        let missingTables = after.tables.subtracting(before.tables)
+        var result = missingTables.sorted().map { "table \($0) vmctl was missing" }
+        // The objects of a missing table are that table's news, not one line each.
+        let ofMissingTable = { (key: String) in key.split(separator: " ").first.map { missingTables.contains(String($0)) } ?? false }
+        for key in Set(before.objects.keys).union(after.objects.keys).sorted() where !ofMissingTable(key) {
             switch (before.objects[key], after.objects[key]) {
             case (nil, _): result.append("\(key) was missing")
             case (_, nil): result.append("\(key) was extra")
@@ -305,8 +331,8 @@ struct TableSnapshot: Equatable {
         }
         for chain in Set(before.rules.keys).intersection(after.rules.keys).sorted() {
             let old = before.rules[chain]!, new = after.rules[chain]!
-            if old != new, before.objects["chain \(chain)"] != nil {
-                result.append("chain \(chain): rules differed (\(old.count) live, \(new.count) desired)")
+            if old != new, before.objects[chain] != nil {
+                result.append("\(chain): rules differed (\(old.count) live, \(new.count) desired)")
             }
         }
         return result

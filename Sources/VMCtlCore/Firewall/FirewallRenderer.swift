@@ -2,9 +2,10 @@
 ///
 /// vmctl's networks are defined with `<forward mode='open'/>`, so libvirt adds no rules for them and vmctl
 /// owns every rule its guests depend on: masquerade, isolation, port forwards, floating IPs, security
-/// groups and routers. They all live in one table, `table ip vmctl`, which the script replaces in a single
-/// transaction (`nft -f`): it creates the table if missing, deletes it and defines it anew, so a reader
-/// never sees half a rule set and a failing script changes nothing.
+/// groups and routers. They live in two tables, `table ip vmctl` and `table bridge vmctl` (anti-spoofing
+/// on the guests' bridge ports), which the script replaces in a single transaction (`nft -f`): it creates
+/// the tables if missing, deletes them and defines them anew, so a reader never sees half a rule set and
+/// a failing script changes nothing.
 ///
 /// Layout of the table (names of chains and sets are fixed words and indexes; user-chosen names of
 /// networks, VMs, forwards and groups appear only in comments, after `ResourceName.validate`):
@@ -13,6 +14,7 @@
 /// |---|---|---|
 /// | `bridges` | set of ifname | every vmctl bridge (by name, so rules survive `net-destroy` + `net-start`) |
 /// | `nat_subnets` | interval set | subnets of `nat` networks, masqueraded when leaving for non-vmctl interfaces |
+/// | `subnets`, `gateways` | interval set, set | every vmctl network's subnet and gateway (the host's own traffic) |
 /// | `fip_addrs` | set | floating addresses |
 /// | `fip_dnat` | map address → guest | floating IP in (all protocols, then security groups) |
 /// | `fip_snat` | map guest . ifname → address | floating IP out, when leaving through the floating IP's interface |
@@ -20,16 +22,21 @@
 /// | `pf_any_tcp`, `pf_any_udp` | map port → guest . port | forwards on every local address (`fib daddr type local`) |
 /// | `pf_targets` | set guest . proto . port | the forwarded destinations, allowed through the forward filter |
 /// | `sg_N_members` | set | addresses of the members of security group N (groups sorted by name) |
-/// | chain `guard` | filter, prerouting, priority mangle (-150) | with route_localnet on, drops 127/8 arriving on other interfaces than lo |
-/// | chain `prerouting` | nat, prerouting, priority dstnat (-100) | → `dnat_rules` (traffic from outside and from guests: hairpin) |
+/// | chain `guard` | filter, prerouting, priority mangle (-150) | drops 127/8 arriving on other interfaces than lo (route_localnet) |
+/// | chain `prerouting` | nat, prerouting, priority dstnat (-100) | → `dnat_rules` (traffic from outside and from guests: hairpin), not for isolated bridges |
 /// | chain `output` | nat, output, priority -100 | → `dnat_rules` (connections the host itself makes: 127.0.0.1:2222) |
 /// | chain `dnat_rules` | regular | floating IPs first, then forwards on one address, then forwards on any local address |
 /// | chain `postrouting` | nat, postrouting, priority srcnat (100) | SNAT to the gateway of DNAT'd connections from the host or from the guest's own subnet, floating SNAT, masquerade |
-/// | chain `forward` | filter, forward, priority filter (0) | replies, forwarded ports, then per-bridge chains through two verdict maps |
+/// | chain `forward` | filter, forward, priority filter (0) | replies, isolated bridges kept in, forwarded ports, then per-bridge chains through two verdict maps |
+/// | chain `host_out` | filter, output, priority filter (0) | the host's own packets into bridges: replies, DHCP answers, management group, forwarded ports, then `to_N` |
+/// | chain `host_in` | filter, input, priority filter (0) | from isolated bridges, only DHCP and DNS reach the host |
 /// | chains `to_N`, `from_N` | regular | traffic entering / leaving network N (networks sorted by name) |
 /// | chain `sg_ingress`, `sg_N` | regular | security groups of the destination guest; anything no group allows is dropped |
 ///
-/// Coexistence. Only table `ip vmctl` is touched. Base chains use the standard priorities, so they run
+/// Table `bridge vmctl`: sets `ports`, `port_macs` (port . MAC) and `port_addrs` (port . address), chain
+/// `prerouting` (filter, priority filter) → `guest_port`, which lets a port send only as its guest.
+///
+/// Coexistence. Only tables `ip vmctl` and `bridge vmctl` are touched. Base chains use the standard priorities, so they run
 /// alongside iptables-nft's and other tables' chains at the same hooks. In nftables an `accept` only ends
 /// the evaluation of *this* table's chain: a packet must be accepted by every base chain of every table at
 /// a hook, and a `drop` anywhere is final. Our base chains therefore have policy `accept` and drop only
@@ -41,9 +48,11 @@
 /// `forward` hook (iif and oif both the bridge): `to_N` accepts it first, and Docker's DROP drops it too.
 public enum FirewallRenderer {
     public static let family = "ip"
+    /// The second table, `bridge vmctl`, replaced in the same transaction: per-port anti-spoofing.
+    public static let bridgeFamily = "bridge"
     public static let tableName = "vmctl"
 
-    /// The nft script that replaces table `ip vmctl` with the rules for `state`.
+    /// The nft script that replaces tables `ip vmctl` and `bridge vmctl` with the rules for `state`.
     /// Throws on state that is invalid or contradicts itself, before producing any text.
     public static func render(_ state: FirewallState) throws -> String {
         let plan = try FirewallPlan(state)
@@ -56,11 +65,16 @@ public enum FirewallRenderer {
         if state.networks.contains(where: { $0.mode != .isolated }) {
             result.append(Sysctl(key: "net.ipv4.ip_forward", value: "1"))
         }
-        if state.forwards.contains(where: { FirewallPlan.needsRouteLocalnet($0) }) {
-            // DNAT of 127.0.0.1:PORT to a guest: the rerouted packet keeps its loopback source until
-            // postrouting SNATs it to the gateway, and the kernel refuses to route a loopback source out of
-            // a non-loopback interface unless route_localnet is on. `conf.all` is OR-ed with the bridge's own.
-            result.append(Sysctl(key: "net.ipv4.conf.all.route_localnet", value: "1"))
+        // DNAT of 127.0.0.1:PORT to a guest: the rerouted packet keeps its loopback source until
+        // postrouting SNATs it to the gateway, and the kernel refuses to route a loopback source out of an
+        // interface (and the de-NATed reply back in) unless that interface has route_localnet. Only the
+        // bridges of such forwards' guests get it, and every other vmctl bridge gets it back to 0; `conf.all`
+        // is left alone (the kernel ORs it in, and other software owns it). The guard chain drops 127/8
+        // arriving on any interface but lo, so a guest cannot use it to reach the host's loopback services.
+        let needing = Set(state.forwards.filter(FirewallPlan.needsRouteLocalnet).map(\.network))
+        for network in state.networks.sorted(by: { $0.bridge < $1.bridge }) {
+            result.append(Sysctl(key: "net.ipv4.conf.\(network.bridge.replacingOccurrences(of: ".", with: "/")).route_localnet",
+                                 value: needing.contains(network.name) ? "1" : "0", interface: network.bridge))
         }
         return result
     }
@@ -75,10 +89,14 @@ public enum FirewallRenderer {
 public struct Sysctl: Codable, Sendable, Hashable, CustomStringConvertible {
     public let key: String
     public let value: String
+    /// The interface a per-interface setting belongs to: it exists only while the interface does (a
+    /// stopped network has no bridge), and the reconcile its network's start triggers sets it then.
+    public let interface: String?
 
-    public init(key: String, value: String) {
+    public init(key: String, value: String, interface: String? = nil) {
         self.key = key
         self.value = value
+        self.interface = interface
     }
 
     public var description: String { "\(key)=\(value)" }
@@ -146,7 +164,8 @@ struct FirewallPlan {
     var forwards: [PortForward] = []
     var floatingIPs: [FloatingIPBinding] = []
     var groups: [Group] = []
-    var needsGuard = false
+    /// Running guests' ports, sorted by name.
+    var ports: [GuestPort] = []
     var managementGroup: UInt32?
 
     static func needsRouteLocalnet(_ forward: PortForward) -> Bool {
@@ -171,6 +190,9 @@ struct FirewallPlan {
             guard byName[network.name] == nil else { throw VMCtlError("network '\(network.name)' is listed twice") }
             guard bridges.insert(network.bridge).inserted else {
                 throw VMCtlError("bridge '\(network.bridge)' belongs to two networks")
+            }
+            if let range = network.subnet.specialUse {
+                throw VMCtlError("network '\(network.name)': subnet \(network.subnet) lies in the \(range) range")
             }
             guard (8...30).contains(network.subnet.prefix) else {
                 throw VMCtlError("network '\(network.name)': subnet \(network.subnet) must have a prefix between /8 and /30")
@@ -300,7 +322,31 @@ struct FirewallPlan {
             ($0.proto.rawValue, $0.hostAddress.map { Int64($0.value) } ?? -1, $0.hostPort)
                 < ($1.proto.rawValue, $1.hostAddress.map { Int64($0.value) } ?? -1, $1.hostPort)
         }
-        needsGuard = forwards.contains(where: Self.needsRouteLocalnet)
+
+        // Ports: each pinned to one guest's MAC and its reserved addresses on the port's network.
+        var portNames: Set<String> = []
+        var portAddresses: [UInt32: GuestPort] = [:]
+        for port in state.ports {
+            // Any running domain on a vmctl network has a port here, named as its owner chose: the name
+            // appears in messages only, never in the script.
+            try InterfaceName.validate(port.port, kind: "port")
+            let what = "VM '\(ResourceName.printable(port.vm))' port '\(port.port)'"
+            let net = try network(port.network, for: what)
+            guard !bridges.contains(port.port) else { throw VMCtlError("\(what) is a vmctl bridge") }
+            guard portNames.insert(port.port).inserted else { throw VMCtlError("port '\(port.port)' is listed twice") }
+            for address in Set(port.addresses.map(\.value)).sorted().map({ IPv4Address(value: $0) }) {
+                try guestAddress(address, on: net, for: what)
+                if let other = portAddresses[address.value] {
+                    throw VMCtlError("ports '\(other.port)' and '\(port.port)' both claim \(address)")
+                }
+                portAddresses[address.value] = port
+            }
+        }
+        ports = state.ports.map { port in
+            var sorted = port
+            sorted.addresses = Array(Set(port.addresses.map(\.value))).sorted().map { IPv4Address(value: $0) }
+            return sorted
+        }.sorted { $0.port < $1.port }
 
         // Security groups (`default` exists even when the state does not spell it out).
         var groupsByName: [String: SecurityGroup] = [:]
@@ -407,9 +453,11 @@ private struct NFTScript {
 
         line(0, "#!/usr/sbin/nft -f")
         line(0, "# Generated by vmctl from its firewall state; `vmctl net reconcile` rewrites it. Do not edit.")
-        line(0, "# One transaction: make sure the table exists, delete it, define it anew.")
-        line(0, "table \(FirewallRenderer.family) \(FirewallRenderer.tableName) {}")
-        line(0, "delete table \(FirewallRenderer.family) \(FirewallRenderer.tableName)")
+        line(0, "# One transaction: make sure the tables exist, delete them, define them anew.")
+        for family in [FirewallRenderer.family, FirewallRenderer.bridgeFamily] {
+            line(0, "table \(family) \(FirewallRenderer.tableName) {}")
+            line(0, "delete table \(family) \(FirewallRenderer.tableName)")
+        }
         line(0, "table \(FirewallRenderer.family) \(FirewallRenderer.tableName) {")
         line(1, "comment \(quoted("vmctl: networks, port forwards, floating IPs, security groups, routers"))")
 
@@ -417,6 +465,8 @@ private struct NFTScript {
         set("bridges", "type ifname", bridges.map { "\"\($0)\"" })
         set("nat_subnets", "type ipv4_addr", flags: "interval",
             networks.filter { $0.rules.mode == .nat }.map { "\($0.rules.subnet)" })
+        set("subnets", "type ipv4_addr", flags: "interval", networks.map { "\($0.rules.subnet)" })
+        set("gateways", "type ipv4_addr", networks.map { "\($0.rules.gateway)" })
         set("fip_addrs", "type ipv4_addr", plan.floatingIPs.map { "\($0.address)" })
         map("fip_dnat", "type ipv4_addr : ipv4_addr",
             plan.floatingIPs.map { "\($0.address) comment \(quoted("vm \($0.vm)")) : \($0.guestAddress)" })
@@ -444,17 +494,21 @@ private struct NFTScript {
             set(group.setName, "type ipv4_addr", group.members.map { "\($0.address) comment \(quoted("vm \($0.vm)"))" })
         }
 
-        // With route_localnet on (forwards reachable on 127.0.0.1), a neighbour could send packets to
-        // 127.0.0.0/8 and have them accepted; drop them before DNAT (-100) and after conntrack (-200), so
-        // the replies of the host's own 127.0.0.1 → guest connections (still addressed to the gateway
-        // here) pass.
-        if plan.needsGuard {
-            chain("guard", hook: "type filter hook prerouting priority mangle; policy accept;",
-                  ["iifname != \"lo\" ip daddr 127.0.0.0/8 drop"])
-        }
+        // With route_localnet on an interface (vmctl's bridges that carry forwards reachable on 127.0.0.1,
+        // or anyone's `conf.all`), a guest or neighbour could send packets to 127.0.0.0/8 and reach the
+        // host's loopback services (CVE-2020-8558). The guard is always there, so no order of sysctl and
+        // rule changes leaves route_localnet on without it. It drops before DNAT (-100) and after conntrack
+        // (-200), so the replies of the host's own 127.0.0.1 → guest connections (still addressed to the
+        // gateway here) pass.
+        chain("guard", hook: "type filter hook prerouting priority mangle; policy accept;",
+              ["iifname != \"lo\" ip daddr 127.0.0.0/8 drop"])
 
         // DNAT, for traffic from outside and from guests (prerouting) and from the host itself (output).
-        chain("prerouting", hook: "type nat hook prerouting priority dstnat; policy accept;", ["jump dnat_rules"])
+        // Guests of isolated networks get none: a forward or floating IP would lead them out.
+        let isolated = networks.filter { $0.rules.mode == .isolated }
+        let isolatedBridges = isolated.map { "\"\($0.rules.bridge)\"" }
+        chain("prerouting", hook: "type nat hook prerouting priority dstnat; policy accept;",
+              (isolated.isEmpty ? [] : ["iifname { \(isolatedBridges.joined(separator: ", ")) } accept"]) + ["jump dnat_rules"])
         chain("output", hook: "type nat hook output priority -100; policy accept;", ["jump dnat_rules"])
         var dnat: [String] = []
         // Floating IPs first: their addresses are local too, so `fib daddr type local` would match them.
@@ -487,11 +541,13 @@ private struct NFTScript {
 
         // Filter. Policy accept: only vmctl bridges' traffic is decided here (see the type's comment).
         var forward = ["ct state established,related accept"]
-        if !plan.forwards.isEmpty {
-            // A port forward allows its own port, whatever the guest's groups. Floating-IP traffic to the
-            // same guest port does not count: it goes through the groups.
-            forward.append("ct status dnat ip daddr . meta l4proto . th dport @pf_targets ct original ip daddr != @fip_addrs accept")
-        }
+        // Isolated guests reach each other only (with br_netfilter, their bridge's own traffic comes here
+        // too); nothing leaves the bridge, not even to a forward's or floating IP's target.
+        forward += isolated.map { "iifname \"\($0.rules.bridge)\" oifname != \"\($0.rules.bridge)\" drop" }
+        // A port forward allows its own port, whatever the guest's groups. Floating-IP traffic to the
+        // same guest port does not count: it goes through the groups.
+        let forwardedPort = "ct status dnat ip daddr . meta l4proto . th dport @pf_targets ct original ip daddr != @fip_addrs accept"
+        if !plan.forwards.isEmpty { forward.append(forwardedPort) }
         if !networks.isEmpty {
             forward.append("oifname vmap { " + networks.map { "\"\($0.rules.bridge)\" : goto to_\($0.index)" }.joined(separator: ", ") + " }")
             forward.append("iifname vmap { " + networks.map { "\"\($0.rules.bridge)\" : goto from_\($0.index)" }.joined(separator: ", ") + " }")
@@ -526,16 +582,30 @@ private struct NFTScript {
             chain("from_\(net.index)", comment: "network \(rules.name) (\(rules.mode.rawValue)), out of the bridge", from)
         }
 
-        // Host processes do not reach guests on nat networks, as in VirtualBox's NAT: only replies, the
-        // host's own use of forwards and floating IPs (DNAT'd), dnsmasq's DHCP answers, and vmctl's
-        // management group (its readiness probes and `vmctl ssh`) go out to those bridges.
-        let natBridges = networks.filter { $0.rules.mode == .nat }.map { "\"\($0.rules.bridge)\"" }
-        if !natBridges.isEmpty {
-            var out = ["oifname != { \(natBridges.joined(separator: ", ")) } accept", "ct state established,related accept",
-                       "ct status dnat accept", "udp sport 67 accept"]
+        // The host's own processes are one more source entering each network, under the same rules as a
+        // neighbour: nothing new into nat or isolated networks, routed guests and floating IPs only where
+        // the destination's groups allow, a forward's port because the forward allows it. Besides
+        // replies, only DHCP answers from the network's gateway (dnsmasq) and vmctl's management group
+        // (its readiness probes and `vmctl ssh`, any guest, any port) are let out to the bridges.
+        // Matched by destination, not by `oifname`: for a connection DNAT'd in `output` (a floating IP or
+        // forward the host itself uses), the hook still names the first route's interface (lo).
+        if !networks.isEmpty {
+            var out = ["ip daddr != @subnets accept", "fib daddr type local accept", "ct state established,related accept",
+                       "ip saddr @gateways udp sport 67 udp dport 68 accept"]
             if let gid = plan.managementGroup { out.append("meta skgid \(gid) accept") }
-            out.append("drop")
+            if !plan.forwards.isEmpty { out.append(forwardedPort) }
+            // `to_N` decides as for forwarded traffic; its `iifname` rules never match the host's own packets.
+            out.append("ip daddr vmap { " + networks.map { "\($0.rules.subnet) : goto to_\($0.index)" }.joined(separator: ", ") + " }")
             chain("host_out", hook: "type filter hook output priority filter; policy accept;", out)
+        }
+
+        // Isolated guests reach the host for their network's DHCP (client to server) and DNS only.
+        if !isolated.isEmpty {
+            var input = ["iifname != { \(isolatedBridges.joined(separator: ", ")) } accept", "ct state established,related accept",
+                         "udp sport 68 udp dport 67 accept"]
+            input += isolated.map { "iifname \"\($0.rules.bridge)\" ip daddr \($0.rules.gateway) meta l4proto { tcp, udp } th dport 53 accept" }
+            input.append("drop")
+            chain("host_in", hook: "type filter hook input priority filter; policy accept;", input)
         }
 
         // Security groups: the union of the destination guest's groups' rules; nothing else.
@@ -543,6 +613,35 @@ private struct NFTScript {
         for group in plan.groups {
             chain(group.chainName, comment: "security group \(group.name)", group.rules.map { rule($0) })
         }
+        line(0, "}")
+        buildBridgeTable()
+    }
+
+    /// Anti-spoofing, on the bridges themselves (family bridge sees guest-to-guest frames that never reach
+    /// the ip hooks): a running guest's port may send only from its own MAC and its reserved addresses,
+    /// DHCP requests, and ARP for those addresses; anything else from it is dropped (other addresses,
+    /// another MAC, DHCP answers, IPv6, VLAN tags). Ports are matched by name; the kernel here has no
+    /// `meta ibrname`, so a port that no running guest owns yet (a tap libvirt just plugged) is left alone
+    /// until the reconcile its creation triggers (libvirt's `port-created` hook and `vmctl start`).
+    private mutating func buildBridgeTable() {
+        let table = "\(FirewallRenderer.bridgeFamily) \(FirewallRenderer.tableName)"
+        line(0, "table \(table) {")
+        line(1, "comment \(quoted("vmctl: each running guest's bridge port pinned to its MAC and addresses"))")
+        set("ports", "type ifname", plan.ports.map { "\"\($0.port)\"" })
+        set("port_macs", "type ifname . ether_addr", plan.ports.map { "\"\($0.port)\" . \($0.mac)" })
+        set("port_addrs", "type ifname . ipv4_addr", plan.ports.flatMap { port in port.addresses.map { "\"\(port.port)\" . \($0)" } })
+        chain("prerouting", hook: "type filter hook prerouting priority filter; policy accept;", ["iifname @ports jump guest_port"])
+        chain("guest_port", [
+            "iifname . ether saddr != @port_macs drop",
+            // Only the host's dnsmasq answers DHCP.
+            "udp sport 67 drop",
+            "ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept",
+            "iifname . ip saddr @port_addrs accept",
+            "iifname . arp saddr ether @port_macs iifname . arp saddr ip @port_addrs accept",
+            // Address conflict probes (RFC 5227) claim no address.
+            "iifname . arp saddr ether @port_macs arp saddr ip 0.0.0.0 accept",
+            "drop",
+        ])
         line(0, "}")
     }
 

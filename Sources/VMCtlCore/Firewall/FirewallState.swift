@@ -12,12 +12,15 @@ public struct FirewallState: Codable, Sendable, Equatable {
     /// Guests with their addresses and groups (a guest in no group is in `default`).
     public var guests: [Guest]
     public var routers: [Router]
-    /// Group id whose sockets may reach guests on nat networks (vmctl's management channel); nil: none.
+    /// Group id whose sockets may reach every guest, whatever its network's mode and groups (vmctl's
+    /// management channel); nil: none.
     public var managementGroup: UInt32?
+    /// The bridge ports (taps) of running guests on vmctl's networks, each pinned to its MAC and addresses.
+    public var ports: [GuestPort] = []
 
     public init(networks: [NetworkRules] = [], forwards: [PortForward] = [], floatingIPs: [FloatingIPBinding] = [],
                 securityGroups: [SecurityGroup] = [], guests: [Guest] = [], routers: [Router] = [],
-                managementGroup: UInt32? = nil) {
+                managementGroup: UInt32? = nil, ports: [GuestPort] = []) {
         self.networks = networks
         self.forwards = forwards
         self.floatingIPs = floatingIPs
@@ -25,6 +28,52 @@ public struct FirewallState: Codable, Sendable, Equatable {
         self.guests = guests
         self.routers = routers
         self.managementGroup = managementGroup
+        self.ports = ports
+    }
+}
+
+/// An Ethernet unicast address, `52:54:00:12:34:56`, always lower case.
+public struct MACAddress: Codable, Sendable, Hashable, CustomStringConvertible {
+    public let description: String
+
+    public init(_ text: String) throws {
+        let octets = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard octets.count == 6, octets.allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isHexDigit) && $0.allSatisfy(\.isASCII) }),
+              let first = UInt8(octets[0], radix: 16) else {
+            throw VMCtlError("invalid MAC address '\(ResourceName.printable(text))': use six hex pairs like 52:54:00:12:34:56")
+        }
+        // A group (multicast or broadcast) address never identifies one guest's port.
+        guard first & 1 == 0 else { throw VMCtlError("invalid MAC address '\(text)': not a unicast address") }
+        description = text.lowercased()
+    }
+
+    public init(from decoder: Decoder) throws {
+        try self.init(decoder.singleValueContainer().decode(String.self))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+/// A running guest's bridge port (its tap, libvirt's interface target): the only MAC and the only
+/// addresses traffic entering the bridge from it may carry.
+public struct GuestPort: Codable, Sendable, Equatable {
+    public var vm: String
+    public var network: String
+    /// The tap's name (`vnet3`), as libvirt reports it in the running domain's `<target dev>`.
+    public var port: String
+    public var mac: MACAddress
+    /// The addresses reserved for this MAC on the network (empty: only DHCP requests pass).
+    public var addresses: [IPv4Address]
+
+    public init(vm: String, network: String, port: String, mac: MACAddress, addresses: [IPv4Address]) {
+        self.vm = vm
+        self.network = network
+        self.port = port
+        self.mac = mac
+        self.addresses = addresses
     }
 }
 
@@ -52,6 +101,17 @@ public struct IPv4Subnet: Codable, Sendable, Hashable, CustomStringConvertible {
     public func overlaps(_ other: IPv4Subnet) -> Bool {
         let common = Self.mask(min(prefix, other.prefix))
         return network.value & common == other.network.value & common
+    }
+    /// Ranges that are never a network of guests: the kernel treats them specially (loopback, this host,
+    /// link-local, multicast, reserved and the limited broadcast), so routing and firewall rules for them
+    /// would not mean what they say. The name of the range `self` overlaps, or nil.
+    public var specialUse: String? {
+        let ranges: [(UInt32, Int, String)] = [
+            (0x0000_0000, 8, "\"this host\" (0.0.0.0/8)"), (0x7f00_0000, 8, "loopback (127.0.0.0/8)"),
+            (0xa9fe_0000, 16, "link-local (169.254.0.0/16)"), (0xe000_0000, 4, "multicast (224.0.0.0/4)"),
+            (0xf000_0000, 4, "reserved (240.0.0.0/4, with 255.255.255.255)"),
+        ]
+        return ranges.first { overlaps(IPv4Subnet(address: IPv4Address(value: $0.0), prefix: $0.1)) }?.2
     }
     public var first: IPv4Address { IPv4Address(value: network.value + (prefix < 31 ? 1 : 0)) }
     public var last: IPv4Address { IPv4Address(value: (network.value | ~mask) - (prefix < 31 ? 1 : 0)) }

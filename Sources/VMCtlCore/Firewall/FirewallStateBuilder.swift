@@ -12,6 +12,7 @@ public struct FirewallStateBuilder {
         let control = try ControlStore(session: session).load()
         var networks: [NetworkRules] = []
         var pinned: [String: (network: String, address: IPv4Address)] = [:]
+        var reserved: [PortKey: [IPv4Address]] = [:]
         for network in try session.connection.listAllNetworks() where network.name != ControlStore.networkName {
             // A network deleted between the listing and this read is simply gone.
             guard let document = try? NetworkDocument(xml: network.xml(inactive: true)),
@@ -20,7 +21,10 @@ public struct FirewallStateBuilder {
             networks.append(NetworkRules(name: network.name, bridge: bridge, subnet: IPv4Subnet(address: gateway, prefix: ip.prefix),
                                          gateway: gateway, mode: metadata.mode))
             for host in ip.hosts {
-                if let address = IPv4Address(host.address) { pinned[host.mac.lowercased()] = (network.name, address) }
+                if let address = IPv4Address(host.address) {
+                    pinned[host.mac.lowercased()] = (network.name, address)
+                    reserved[PortKey(network: network.name, mac: host.mac.lowercased()), default: []].append(address)
+                }
             }
         }
         var guests: [Guest] = []
@@ -38,6 +42,7 @@ public struct FirewallStateBuilder {
                             guestAddress: place.address, guestPort: rule.guestPort, network: place.network)
             }
         }
+        let ports = try runningPorts(on: Set(networks.map(\.name)), reserved: reserved)
         let floatingIPs = control.pools.flatMap { pool in
             pool.allocations.compactMap { allocation -> FloatingIPBinding? in
                 guard let vm = allocation.vm, let place = addresses[vm] else { return nil }
@@ -53,6 +58,28 @@ public struct FirewallStateBuilder {
             routers: control.routers.map { router in
                 Router(name: router.name, networks: router.networks.filter { name in networks.contains { $0.name == name } })
             },
-            managementGroup: session.isLocal ? ManagementGroup.gid : nil)
+            managementGroup: session.isLocal ? ManagementGroup.gid : nil,
+            ports: ports.sorted { $0.port < $1.port })
+    }
+
+    struct PortKey: Hashable {
+        var network: String
+        var mac: String
+    }
+
+    /// The taps of every running domain on vmctl's networks (whoever defined it: a port on a vmctl bridge
+    /// sends as its own MAC and reserved addresses, or not at all), from the live definitions.
+    func runningPorts(on networks: Set<String>, reserved: [PortKey: [IPv4Address]]) throws -> [GuestPort] {
+        var ports: [GuestPort] = []
+        for domain in try session.connection.listAllDomains([.active]) {
+            // Gone since the listing: no ports. Stopped since the listing: no taps in its definition.
+            guard let xml = try libvirt("cannot read VM '\(domain.name)'", { try unlessVanished { try domain.xml() } }) else { continue }
+            for interface in try DomainDocument(xml: xml).interfaces where networks.contains(interface.network) {
+                guard let tap = interface.hostDevice, let mac = interface.mac else { continue }
+                ports.append(GuestPort(vm: domain.name, network: interface.network, port: tap, mac: try MACAddress(mac),
+                                       addresses: reserved[PortKey(network: interface.network, mac: mac.lowercased())] ?? []))
+            }
+        }
+        return ports
     }
 }
