@@ -50,9 +50,6 @@ public struct NetworkSpec: Codable, Sendable, Equatable {
         guard (8...29).contains(subnet.prefix) else {
             throw VMCtlError("invalid subnet '\(subnetText)': use a prefix from /8 to /29")
         }
-        if let reserved = Self.reservedRanges.first(where: { $0.range.overlaps(subnet) }) {
-            throw VMCtlError("invalid subnet '\(subnet)': it overlaps \(reserved.range) (\(reserved.what)), which no guest network may use")
-        }
         let gateway: IPv4Address
         if let gatewayText {
             guard let parsed = IPv4Address(gatewayText) else { throw VMCtlError("invalid gateway '\(ResourceName.printable(gatewayText))': not an IPv4 address") }
@@ -77,13 +74,6 @@ public struct NetworkSpec: Codable, Sendable, Equatable {
         self.domain = domain ?? name
         try validate()
     }
-
-    /// Ranges whose addresses the kernel treats specially: a bridge on them breaks the host (loopback) or
-    /// lets guests pose as what they are not (link-local metadata, multicast).
-    static let reservedRanges: [(range: IPv4Subnet, what: String)] = [
-        (IPv4Subnet("0.0.0.0/8")!, "\"this network\""), (IPv4Subnet("127.0.0.0/8")!, "loopback"),
-        (IPv4Subnet("169.254.0.0/16")!, "link-local"), (IPv4Subnet("224.0.0.0/3")!, "multicast and reserved"),
-    ]
 
     static func parseSubnet(_ text: String) throws -> IPv4Subnet {
         guard let subnet = IPv4Subnet(text) else {

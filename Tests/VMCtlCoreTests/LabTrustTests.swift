@@ -216,7 +216,7 @@ import Testing
         let network = FleetFixture.network.replacingOccurrences(of: "subnet: 10.119.0.0/24\n  dhcp: 10.119.0.100-10.119.0.103",
                                                                 with: "subnet: \(subnet)")
         let message = FleetFixture.loadError("", network: network)
-        #expect(message.contains("net.yaml:5: spec: invalid subnet") && message.contains("which no guest network may use"), "\(message)")
+        #expect(message.contains("net.yaml:5: spec: invalid subnet") && message.contains("range; use a private range"), "\(message)")
     }
 
     @Test func aRouterListingANetworkTwiceIsRefused() {

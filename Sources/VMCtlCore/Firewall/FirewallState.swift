@@ -102,17 +102,18 @@ public struct IPv4Subnet: Codable, Sendable, Hashable, CustomStringConvertible {
         let common = Self.mask(min(prefix, other.prefix))
         return network.value & common == other.network.value & common
     }
-    /// Ranges that are never a network of guests: the kernel treats them specially (loopback, this host,
-    /// link-local, multicast, reserved and the limited broadcast), so routing and firewall rules for them
-    /// would not mean what they say. The name of the range `self` overlaps, or nil.
-    public var specialUse: String? {
-        let ranges: [(UInt32, Int, String)] = [
-            (0x0000_0000, 8, "\"this host\" (0.0.0.0/8)"), (0x7f00_0000, 8, "loopback (127.0.0.0/8)"),
-            (0xa9fe_0000, 16, "link-local (169.254.0.0/16)"), (0xe000_0000, 4, "multicast (224.0.0.0/4)"),
-            (0xf000_0000, 4, "reserved (240.0.0.0/4, with 255.255.255.255)"),
-        ]
-        return ranges.first { overlaps(IPv4Subnet(address: IPv4Address(value: $0.0), prefix: $0.1)) }?.2
-    }
+    /// Ranges that are never a network of guests nor a floating address: the kernel treats them specially
+    /// (loopback, this host, link-local, multicast, reserved and the limited broadcast), so routing and
+    /// firewall rules for them would not mean what they say, and a guest on one could pose as what it is not.
+    public static let specialUseRanges: [(range: IPv4Subnet, name: String)] = [
+        (0x0000_0000, 8, "\"this host\" (0.0.0.0/8)"), (0x7f00_0000, 8, "loopback (127.0.0.0/8)"),
+        (0xa9fe_0000, 16, "link-local (169.254.0.0/16)"), (0xe000_0000, 4, "multicast (224.0.0.0/4)"),
+        (0xf000_0000, 4, "reserved (240.0.0.0/4, with 255.255.255.255)"),
+    ].map { (IPv4Subnet(address: IPv4Address(value: $0.0), prefix: $0.1), $0.2) }
+
+    /// The name of the special-use range `self` overlaps, or nil.
+    public var specialUse: String? { Self.specialUseRanges.first { overlaps($0.range) }?.name }
+
     public var first: IPv4Address { IPv4Address(value: network.value + (prefix < 31 ? 1 : 0)) }
     public var last: IPv4Address { IPv4Address(value: (network.value | ~mask) - (prefix < 31 ? 1 : 0)) }
 

@@ -37,8 +37,8 @@ public struct FloatingIPs {
     /// none of them loopback, "this network", link-local or multicast.
     static func checkPoolRange(_ range: IPv4Range) throws {
         guard range.count <= 65536 else { throw VMCtlError("address range \(range) is too large (at most 65536 addresses)") }
-        if let reserved = NetworkSpec.reservedRanges.first(where: { range.start.value <= ($0.range.network.value | ~$0.range.mask) && range.end.value >= $0.range.network.value }) {
-            throw VMCtlError("address range \(range) overlaps \(reserved.range) (\(reserved.what)), which floating IPs may not use")
+        if let special = IPv4Subnet.specialUseRanges.first(where: { range.start.value <= $0.range.network.value | ~$0.range.mask && range.end.value >= $0.range.network.value }) {
+            throw VMCtlError("address range \(range) overlaps the \(special.name) range, which floating IPs may not use")
         }
     }
 
