@@ -199,6 +199,11 @@ struct FirewallCommitTests {
         defer {
             try? saved.write(toFile: file, atomically: true, encoding: .utf8)
             _ = try? Harness.virsh("net-define", file)
+            // It is never started (a vmctl that let `net start` through would have).
+            let active = (try? Harness.virsh("net-list", "--name").stdout.split(separator: "\n").map(String.init)) ?? []
+            if active.contains(ControlStore.networkName) {
+                _ = try? Harness.virsh("net-destroy", ControlStore.networkName)
+            }
             _ = try? Harness.vmctl("secgroup", "delete", "fwc-keep")
             _ = try? Harness.vmctl("secgroup", "delete", "fwc-new")
         }
