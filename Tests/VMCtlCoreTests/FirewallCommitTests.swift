@@ -100,6 +100,16 @@ import Testing
         #expect(kept.guests == F.full.guests)
     }
 
+    @Test func aVMWhoseMetadataCannotBeReadIsLeftOutByNameNotSilently() {
+        var inputs = Self.inputs
+        inputs.vms.removeAll { $0.name == "web" }
+        inputs.unreadableVMs = ["web": "VM 'web': vmctl's metadata has an unreadable forward 'tcp-2222'"]
+        let (state, leftOut) = FirewallStateBuilder.state(of: inputs, interfaceExists: { _ in true })
+        #expect(!state.guests.contains { $0.vm == "web" })
+        #expect(leftOut.map(\.object) == ["VM 'web'"])
+        #expect(leftOut.first?.reason.contains("tcp-2222") == true)
+    }
+
     @Test func aFloatingIPIsBoundToTheVMItWasAssociatedWithNotToItsName() {
         var inputs = Self.inputs
         // `db` was deleted and made again: same name, new instance id.

@@ -191,6 +191,44 @@ struct FirewallCommitTests {
         _ = try Self.reconciles()
     }
 
+    @Test func aVMWhoseMetadataCannotBeReadKeepsItsForwardsAndBlocksClashingChanges() throws {
+        let broken = "fwc-bad", other = "fwc-ok"
+        func removeAll() {
+            _ = try? Harness.vmctl("delete", broken)
+            _ = try? Harness.vmctl("delete", other)
+        }
+        removeAll()
+        defer { removeAll() }
+        #expect(try Harness.vmctl("create", broken).status == 0)
+        #expect(try Harness.vmctl("create", other).status == 0)
+        #expect(try Harness.vmctl("forward", "add", broken, "--host-port", "2299", "--guest-port", "22").status == 0)
+
+        // Someone edits the definition and leaves a forward vmctl cannot read.
+        let original = try Harness.virsh("dumpxml", broken, "--inactive").stdout
+        let edited = original.replacingOccurrences(of: "proto='tcp'", with: "proto='sctp'")
+            .replacingOccurrences(of: "proto=\"tcp\"", with: "proto=\"sctp\"")
+        #expect(edited != original)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("fwc-bad.xml").path
+        func define(_ xml: String) throws {
+            try xml.write(toFile: file, atomically: true, encoding: .utf8)
+            #expect(try Harness.virsh("define", file).status == 0)
+        }
+        try define(edited)
+
+        Self.expectRefused(try Harness.vmctl("forward", "add", other, "--host-port", "2299", "--guest-port", "22"), "'\(broken)'")
+        Self.expectRefused(try Harness.vmctl("secgroup", "attach", broken, "default"), "'\(broken)'")
+        let reconciled = try Self.reconciles()
+        #expect(reconciled.stderr.contains("VM '\(broken)'"), "the warning names the VM: \(reconciled)")
+
+        // Repaired, the VM still has its forward: nothing was written over it.
+        try define(original)
+        #expect(try Harness.vmctl("forward", "list", broken, "--json").decode([PortForward].self).map(\.hostPort) == [2299])
+        // A VM in that state can still be deleted.
+        try define(edited)
+        let deleted = try Harness.vmctl("delete", broken)
+        #expect(deleted.status == 0, "\(deleted)")
+    }
+
     /// vmctl's control state lives in network `vmctl-control`; these tests put it back as it was.
     static func withControlStateRestored(_ body: () throws -> Void) throws {
         #expect(try Harness.vmctl("secgroup", "create", "fwc-keep").status == 0, "makes sure the control state exists")

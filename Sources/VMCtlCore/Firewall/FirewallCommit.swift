@@ -143,6 +143,9 @@ extension Firewall {
             defer { lock.release() }
             let builder = FirewallStateBuilder(session: session)
             let current = try builder.read()
+            if let (vm, reason) = current.unreadableVMs.min(by: { $0.key < $1.key }) {
+                throw VMCtlError("\(reason); nothing is changed until it is repaired (virsh edit \(vm)) or the VM is deleted")
+            }
             var change = FirewallChange(inputs: current)
             result = try stage(&change)
             guard change.inputs != current else { return result }
@@ -171,16 +174,22 @@ extension Firewall {
 
     /// Unbinds a VM that is about to be deleted from what is recorded outside it: its floating IP stays
     /// allocated to the project but is no longer associated, so a new VM of the same name does not get it.
-    /// (Its forwards and groups live in its own definition and go with it.)
+    /// (Its forwards and groups live in its own definition and go with it.) Only the control state is
+    /// read: taking bindings away cannot make the rules fail to render, and a VM whose metadata (or
+    /// another's) cannot be read must still be deletable.
     public func forget(vm: String) throws {
-        try commit(reconcile: false) { change in
-            for p in change.control.pools.indices {
-                for a in change.control.pools[p].allocations.indices where change.control.pools[p].allocations[a].vm == vm {
-                    change.control.pools[p].allocations[a].vm = nil
-                    change.control.pools[p].allocations[a].instanceID = nil
-                }
+        let lock = try HostLock.acquire(ControlStore.lockName)
+        defer { lock.release() }
+        let store = ControlStore(session: session)
+        let recorded = try store.load()
+        var control = recorded
+        for p in control.pools.indices {
+            for a in control.pools[p].allocations.indices where control.pools[p].allocations[a].vm == vm {
+                control.pools[p].allocations[a].vm = nil
+                control.pools[p].allocations[a].instanceID = nil
             }
         }
+        if control != recorded { try store.save(control) }
     }
 
     /// Whether the host has an interface of this name; a remote host's interfaces are not visible, and

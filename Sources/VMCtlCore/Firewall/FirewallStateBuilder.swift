@@ -23,6 +23,9 @@ public struct FirewallInputs: Sendable, Equatable {
     public var vms: [VM] = []
     /// Domains that exist but were not made by vmctl (named in errors, never changed).
     public var foreignVMs: Set<String> = []
+    /// VMs whose vmctl metadata cannot be read in full, with the reason: their rules are left out (with a
+    /// warning) and no change is committed while they are (a port-clash check cannot see their forwards).
+    public var unreadableVMs: [String: String] = [:]
     public var control = ControlState()
     public var managementGroup: UInt32?
 
@@ -67,8 +70,15 @@ public struct FirewallStateBuilder {
             guard let xml = try libvirt("cannot read VM '\(domain.name)'", { try unlessVanished { try domain.xml([.inactive]) } })
             else { continue }
             let document = try DomainDocument(xml: xml)
-            guard let metadata = try InstanceMetadata.read(domain: document) else {
-                inputs.foreignVMs.insert(domain.name)
+            let metadata: InstanceMetadata
+            do {
+                guard let read = try InstanceMetadata.read(domain: document) else {
+                    inputs.foreignVMs.insert(domain.name)
+                    continue
+                }
+                metadata = read
+            } catch let error as VMCtlError {
+                inputs.unreadableVMs[domain.name] = error.description
                 continue
             }
             inputs.vms.append(.init(name: domain.name, mac: document.interfaces.first?.mac?.lowercased(), metadata: metadata))
@@ -95,7 +105,7 @@ public struct FirewallStateBuilder {
                             guestAddress: pin.address, guestPort: rule.guestPort, network: pin.network)
             }
         }
-        var leftOut: [LeftOutObject] = []
+        var leftOut = inputs.unreadableVMs.sorted { $0.key < $1.key }.map { LeftOutObject(object: "VM '\($0.key)'", reason: $0.value) }
         var floatingIPs: [FloatingIPBinding] = []
         for pool in control.pools {
             for allocation in pool.allocations {
