@@ -110,6 +110,12 @@ public struct Clones {
         metadata.created = ISO8601DateFormatter().string(from: Date())
         metadata.volumes = ["root": rootName, "seed": seedName]
         metadata.lab = nil  // a clone is the user's, not the lab's: a lab never deletes what it did not create
+        // Host ports are unique: the source keeps its forwards, the clone gets none of them.
+        metadata.forwards = []
+        if !sourceMetadata.forwards.isEmpty {
+            instances.notice("'\(name)' does not get \(sourceName)'s port forwards (a host port forwards to one VM): \(sourceMetadata.forwards.map(\.name).joined(separator: ", "))")
+        }
+        try Firewall(session: session).admit(newVM: .init(name: name, mac: pinned.first?.mac, metadata: metadata))
         var document = try Self.cloneDocument(
             of: sourceDocument, name: name, metadata: metadata,
             replacing: [sourceRootName: rootName, sourceMetadata.volumes["seed"] ?? "": seedName])

@@ -67,11 +67,21 @@ public struct InstanceMetadata: Sendable, Equatable {
         return root
     }
 
-    /// Reads the element back whatever prefix libvirt used when it stored it.
+    /// Reads the element back whatever prefix libvirt used when it stored it; nil when it lacks what every
+    /// vmctl VM has. Entries it cannot read are skipped: for showing a VM, not for changing it (`read`).
     public init?(element: XML.Element) {
+        guard let metadata = try? Self(element: element, strict: false) else { return nil }
+        self = metadata
+    }
+
+    /// Reads the element back; `strict` makes an entry it cannot read an error instead of skipping it, so
+    /// that a change written back never drops what it did not understand (a forward, a group).
+    init(element: XML.Element, strict: Bool) throws {
         let prefix = element.prefix
         func text(_ name: String) -> String? { element.first(prefix + name)?.text }
-        guard let image = text("image"), let instanceID = text("instance-id") else { return nil }
+        guard let image = text("image"), let instanceID = text("instance-id") else {
+            throw VMCtlError("vmctl's metadata lacks the image or instance id")
+        }
         var volumes: [String: String] = [:]
         for volume in element.all(prefix + "volume") {
             if let role = volume[attribute: "role"] { volumes[role] = volume.text }
@@ -80,16 +90,33 @@ public struct InstanceMetadata: Sendable, Equatable {
             image: image, flavor: text("flavor"), instanceID: instanceID, hostname: text("hostname") ?? "",
             accelerator: text("accelerator") ?? "", created: text("created") ?? "", volumes: volumes,
             sshKeys: element.all(prefix + "ssh-key").map(\.text))
-        forwards = element.all(prefix + "forward").compactMap { forward in
+        forwards = try element.all(prefix + "forward").compactMap { forward in
             guard let name = forward[attribute: "name"], let proto = forward[attribute: "proto"].flatMap(TransportProtocol.init(rawValue:)),
                   let hostPort = forward[attribute: "host-port"].flatMap(UInt16.init),
-                  let guestPort = forward[attribute: "guest-port"].flatMap(UInt16.init) else { return nil }
+                  let guestPort = forward[attribute: "guest-port"].flatMap(UInt16.init),
+                  forward[attribute: "host-ip"].map({ IPv4Address($0) != nil }) ?? true else {
+                if strict {
+                    throw VMCtlError("vmctl's metadata has an unreadable forward '\(ResourceName.printable(forward[attribute: "name"] ?? "?"))'")
+                }
+                return nil
+            }
             return ForwardRule(name: name, proto: proto, hostAddress: forward[attribute: "host-ip"].flatMap(IPv4Address.init),
                                hostPort: hostPort, guestPort: guestPort)
         }
         securityGroups = element.all(prefix + "security-group").map(\.text)
         lab = element.first(prefix + "lab").flatMap { lab in
             lab[attribute: "name"].map { LabOwnership(name: $0, digest: lab[attribute: "digest"] ?? "") }
+        }
+    }
+
+    /// The metadata of a domain for a change that is written back: nil when vmctl did not make the domain
+    /// (no vmctl element), an error when the element is there but cannot be read in full.
+    static func read(domain: DomainDocument) throws -> InstanceMetadata? {
+        guard let element = domain.metadata(namespaceURI: VMCtlNames.metadataNamespace) else { return nil }
+        do {
+            return try InstanceMetadata(element: element, strict: true)
+        } catch let error as VMCtlError {
+            throw VMCtlError("VM '\(domain.name)': \(error.description)")
         }
     }
 

@@ -258,6 +258,7 @@ public struct Instances {
         if !keepDisks { try requireNoLinkedClones(of: document, toward: "delete") }
         let metadata = InstanceMetadata(domain: document)
         let leases = (try? leases(of: document)) ?? []
+        try Firewall(session: session).forget(vm: name)
         if try domain.isActive {
             try libvirt("cannot stop VM '\(name)'") { try domain.destroy() }
         }
@@ -295,13 +296,22 @@ public struct Instances {
         }
     }
 
-    /// Changes vmctl's metadata of a VM, in its running state and its definition.
+    /// Changes vmctl's metadata of a VM, in its running state and its definition. Under the lock of
+    /// `Firewall.commit`, which writes the same element: two changes of one VM never lose each other.
+    /// Changes of forwards and groups go through `Firewall.commit`, which also renders them first.
     func updateMetadata(of name: String, _ change: (inout InstanceMetadata) throws -> Void) throws {
+        let lock = try HostLock.acquire(ControlStore.lockName)
+        defer { lock.release() }
         let domain = try domain(named: name)
-        guard var metadata = InstanceMetadata(domain: try document(of: domain, inactive: true)) else {
+        guard var metadata = try InstanceMetadata.read(domain: try document(of: domain, inactive: true)) else {
             throw VMCtlError("VM '\(name)' was not made by vmctl")
         }
         try change(&metadata)
+        try writeMetadata(metadata, to: domain)
+    }
+
+    func writeMetadata(_ metadata: InstanceMetadata, to domain: Domain) throws {
+        let name = domain.name
         let flags: ModificationFlags = try domain.isActive ? [.live, .config] : [.config]
         try libvirt("cannot update \(name)'s metadata") {
             try domain.setMetadata(XMLWriter.render(metadata.bareElement), key: VMCtlNames.metadataPrefix,

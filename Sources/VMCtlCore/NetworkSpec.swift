@@ -45,6 +45,7 @@ public struct NetworkSpec: Codable, Sendable, Equatable {
     public init(name: String, subnet subnetText: String, gateway gatewayText: String? = nil, dhcp dhcpText: String? = nil,
                 mode: NetworkMode = .nat, domain: String? = nil) throws {
         try ResourceName.validate(name, kind: "network")
+        try ControlStore.requireNotReserved(network: name)
         let subnet = try Self.parseSubnet(subnetText)
         try Self.requireGuestRange(subnet)
         guard (8...29).contains(subnet.prefix) else {
@@ -97,6 +98,7 @@ public struct NetworkSpec: Codable, Sendable, Equatable {
         guard version == Self.currentVersion else { throw VMCtlError("unsupported network spec version \(version)") }
         try ResourceName.validate(name, kind: "network")
         try Self.requireGuestRange(subnet)
+        try ControlStore.requireNotReserved(network: name)
         let broadcast = IPv4Address(value: subnet.network.value | ~subnet.mask)
         guard subnet.contains(gateway), gateway != subnet.network, gateway != broadcast else {
             throw VMCtlError("gateway \(gateway) is not a host address of \(subnet)")

@@ -18,6 +18,7 @@ public struct Networks: Sendable {
 
     /// The named network, started if it was stopped; the default network is created on first use.
     public func active(named name: String) throws -> Network {
+        try ControlStore.requireNotReserved(network: name)
         let network: Network
         do {
             network = try session.connection.lookupNetwork(name: name)
@@ -61,6 +62,7 @@ public struct Networks: Sendable {
 
     /// Checks a network exists without creating or starting anything (for validation before changes).
     public func requireExists(_ name: String) throws {
+        try ControlStore.requireNotReserved(network: name)
         guard name != VMCtlNames.defaultNetwork else { return }
         do {
             _ = try session.connection.lookupNetwork(name: name)
@@ -237,6 +239,7 @@ public struct Networks: Sendable {
 
     /// Deletes a network; refused while VMs are attached unless `force` (they keep a dangling interface).
     public func delete(_ name: String, force: Bool) throws {
+        try ControlStore.requireNotReserved(network: name)
         let network = try lookup(name)
         let vms = try attachedVMs()[name] ?? []
         guard vms.isEmpty || force else {
@@ -244,13 +247,14 @@ public struct Networks: Sendable {
         }
         if try network.isActive { try libvirt("cannot stop network '\(name)'") { try network.destroy() } }
         try libvirt("cannot delete network '\(name)'") { try network.undefine() }
-        try ControlStore(session: session).update { state in
-            for index in state.routers.indices { state.routers[index].networks.removeAll { $0 == name } }
+        try Firewall(session: session).commit(reconcile: false) { change in
+            for index in change.control.routers.indices { change.control.routers[index].networks.removeAll { $0 == name } }
         }
         try Firewall(session: session).reconcile()
     }
 
     public func start(_ name: String) throws {
+        try ControlStore.requireNotReserved(network: name)
         let network = try lookup(name)
         guard try !network.isActive else { throw VMCtlError("network '\(name)' is already active") }
         try libvirt("cannot start network '\(name)'") { try network.start() }
@@ -258,6 +262,7 @@ public struct Networks: Sendable {
     }
 
     public func stop(_ name: String) throws {
+        try ControlStore.requireNotReserved(network: name)
         let network = try lookup(name)
         guard try network.isActive else { throw VMCtlError("network '\(name)' is not active") }
         try libvirt("cannot stop network '\(name)'") { try network.destroy() }

@@ -21,10 +21,12 @@ struct NetReconcile: ParsableCommand {
     func run() throws {
         if let watch {
             Firewall.watch(uri: try connection.resolvedURI(), interval: watch) { report in
+                for warning in report.warnings { Output.notice("warning: \(warning)") }
                 for fix in report.fixes { Output.line("fixed: \(fix)") }
             }
         }
         let report = try Firewall(session: connection.session()).reconcile()
+        for warning in report.warnings { Output.notice("warning: \(warning)") }
         if output.json { return try Output.json(report) }
         if report.fixes.isEmpty {
             if !quiet { Output.line("firewall in place (\(report.rules) rules, \(report.elements) set elements): nothing to fix") }

@@ -8,6 +8,9 @@ public struct FloatingIPPool: Codable, Sendable, Equatable {
         public var address: IPv4Address
         /// The VM the address is associated with; nil while only allocated.
         public var vm: String?
+        /// The instance id of that VM when it was associated (nil in states written before it was kept):
+        /// a VM made later under the same name is another VM and does not get the address.
+        public var instanceID: String? = nil
     }
 
     public var name: String
@@ -44,10 +47,36 @@ public struct ControlStore {
 
     public init(session: Session) { self.session = session }
 
+    /// The host-wide lock every change of firewall-relevant state (this store and VMs' metadata) holds from
+    /// its read to its write.
+    static let lockName = "control"
+
+    /// Refuses the store's own name where a user names a network: making, starting or deleting it would
+    /// destroy or hide every pool, group and router.
+    public static func requireNotReserved(network name: String) throws {
+        if name == networkName { throw VMCtlError("network name '\(name)' is reserved for vmctl's control state") }
+    }
+
+    /// The state, or an empty one when the store was never written. Any other failure to read it is an
+    /// error: an empty state taken for the real one would be saved by the next change, wiping it.
     public func load() throws -> ControlState {
-        guard let network = try? session.connection.lookupNetwork(name: Self.networkName) else { return ControlState() }
-        let document = try NetworkDocument(xml: network.xml(inactive: true))
-        guard let element = document.metadata(namespaceURI: VMCtlNames.metadataNamespace) else { return ControlState() }
+        let network: Network
+        do {
+            network = try session.connection.lookupNetwork(name: Self.networkName)
+        } catch let error as LibvirtError where error.isNotFound {
+            return ControlState()
+        } catch let error as LibvirtError {
+            throw error.context("cannot read vmctl's control state")
+        }
+        let document = try libvirt("cannot read vmctl's control state") { try NetworkDocument(xml: network.xml(inactive: true)) }
+        return try Self.decode(document.metadata(namespaceURI: VMCtlNames.metadataNamespace))
+    }
+
+    /// The state in the store network's metadata element; a missing or unreadable element is an error.
+    static func decode(_ element: XML.Element?) throws -> ControlState {
+        guard let element else {
+            throw VMCtlError("network '\(networkName)' holds no vmctl control state (was it made or edited by hand?); restore its metadata or remove it with virsh net-undefine \(networkName)")
+        }
         do {
             let state = try JSONDecoder().decode(ControlState.self, from: Data(element.text.utf8))
             guard state.version == ControlState.currentVersion else {
@@ -57,22 +86,11 @@ public struct ControlStore {
         } catch let error as VMCtlError {
             throw error
         } catch {
-            throw VMCtlError("vmctl's control state in network '\(Self.networkName)' is unreadable: \(error)")
+            throw VMCtlError("vmctl's control state in network '\(networkName)' is unreadable: \(error)")
         }
     }
 
-    /// Read-modify-write under a host-wide lock, so two vmctl processes cannot lose each other's change.
-    @discardableResult
-    public func update<T>(_ change: (inout ControlState) throws -> T) throws -> T {
-        let lock = try HostLock.acquire("control")
-        defer { lock.release() }
-        var state = try load()
-        let result = try change(&state)
-        try save(state)
-        return result
-    }
-
-    private func save(_ state: ControlState) throws {
+    func save(_ state: ControlState) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let json = String(decoding: try encoder.encode(state), as: UTF8.self)

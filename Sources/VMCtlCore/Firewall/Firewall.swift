@@ -5,7 +5,8 @@ public struct Firewall {
     public init(session: Session) { self.session = session }
 
     /// Renders the rules from the current state and replaces the live table with them; the report says
-    /// what differed before (what was fixed).
+    /// what differed before (what was fixed) and what had to be left out (state broken from outside, such
+    /// as a pool whose interface is gone, costs only its own rules).
     @discardableResult
     public func reconcile() throws -> FirewallReport {
         guard session.isLocal else {
@@ -16,8 +17,10 @@ public struct Firewall {
         // other ("address already assigned"), and the later state must win.
         let lock = try HostLock.acquire("firewall")
         defer { lock.release() }
-        let state = try FirewallStateBuilder(session: session).gather()
+        let inputs = try FirewallStateBuilder(session: session).read()
+        let (state, leftOut) = FirewallStateBuilder.renderableState(of: inputs, interfaceExists: interfaceExists)
         var report = try FirewallApplier.apply(state)
+        report.warnings = leftOut.map(\.description)
         report.differences += try TapRepair.reattach(session: session, networks: state.networks)
         return report
     }

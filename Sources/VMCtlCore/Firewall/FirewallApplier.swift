@@ -16,6 +16,8 @@ public struct FirewallReport: Codable, Sendable, Equatable {
     public var addressesRemoved: [String]
     /// Kernel settings that had another value and were set.
     public var sysctlsSet: [String]
+    /// Objects left out of the rules because they cannot be applied, one line each, naming the object.
+    public var warnings: [String] = []
 
     /// Whether anything was out of place and got fixed.
     public var fixedAnything: Bool { drifted || !addressesAdded.isEmpty || !addressesRemoved.isEmpty || !sysctlsSet.isEmpty }

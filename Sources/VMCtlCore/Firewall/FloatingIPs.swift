@@ -4,10 +4,12 @@ import Foundation
 public struct FloatingIPs {
     let session: Session
     let store: ControlStore
+    let firewall: Firewall
 
     public init(session: Session) {
         self.session = session
         self.store = ControlStore(session: session)
+        self.firewall = Firewall(session: session)
     }
 
     public func createPool(name: String, interface: String, range rangeText: String, lab: String? = nil) throws -> FloatingIPPool {
@@ -22,13 +24,13 @@ public struct FloatingIPs {
         if let clash = networks.first(where: { $0.subnet.contains(range.start) || $0.subnet.contains(range.end) }) {
             throw VMCtlError("address range \(range) lies in network '\(clash.name)' (\(clash.subnet))")
         }
-        return try store.update { state in
-            if state.pools.contains(where: { $0.name == name }) { throw VMCtlError.alreadyExists("pool", name) }
-            if let clash = state.pools.first(where: { $0.range.contains(range.start) || $0.range.contains(range.end) || range.contains($0.range.start) }) {
+        return try firewall.commit { change in
+            if change.control.pools.contains(where: { $0.name == name }) { throw VMCtlError.alreadyExists("pool", name) }
+            if let clash = change.control.pools.first(where: { $0.range.contains(range.start) || $0.range.contains(range.end) || range.contains($0.range.start) }) {
                 throw VMCtlError("address range \(range) overlaps pool '\(clash.name)' (\(clash.range))")
             }
             let pool = FloatingIPPool(name: name, interface: interface, range: range, allocations: [], lab: lab)
-            state.pools.append(pool)
+            change.control.pools.append(pool)
             return pool
         }
     }
@@ -45,30 +47,31 @@ public struct FloatingIPs {
     public func pools() throws -> [FloatingIPPool] { try store.load().pools }
 
     public func deletePool(name: String) throws {
-        try store.update { state in
+        try firewall.commit { change in
+            let state = change.control
             guard let pool = state.pools.first(where: { $0.name == name }) else {
                 throw VMCtlError.notFound("pool", name, known: state.pools.map(\.name))
             }
             guard pool.allocations.isEmpty else {
                 throw VMCtlError("pool '\(name)' still has allocated addresses (\(pool.allocations.map(\.address.description).joined(separator: ", "))); release them first")
             }
-            state.pools.removeAll { $0.name == name }
+            change.control.pools.removeAll { $0.name == name }
         }
     }
 
     /// Takes the lowest free address of the pool.
     public func allocate(pool name: String) throws -> IPv4Address {
-        try store.update { state in
-            guard let index = state.pools.firstIndex(where: { $0.name == name }) else {
-                throw VMCtlError.notFound("pool", name, known: state.pools.map(\.name))
+        try firewall.commit { change in
+            guard let index = change.control.pools.firstIndex(where: { $0.name == name }) else {
+                throw VMCtlError.notFound("pool", name, known: change.control.pools.map(\.name))
             }
-            let pool = state.pools[index]
+            let pool = change.control.pools[index]
             let used = Set(pool.allocations.map(\.address))
             guard let free = (pool.range.start.value...pool.range.end.value).lazy.map(IPv4Address.init(value:))
                 .first(where: { !used.contains($0) }) else {
                 throw VMCtlError("pool '\(name)' is exhausted: all \(pool.range.count) addresses of \(pool.range) are allocated")
             }
-            state.pools[index].allocations.append(.init(address: free, vm: nil))
+            change.control.pools[index].allocations.append(.init(address: free, vm: nil))
             return free
         }
     }
@@ -76,45 +79,44 @@ public struct FloatingIPs {
     /// Makes `address` stand for `vm`: DNAT in, SNAT out, and the host answers ARP for it.
     public func associate(_ addressText: String, vm: String) throws {
         let address = try Self.parse(addressText)
-        let instances = Instances(session: session)
-        _ = try instances.domain(named: vm)
-        guard try FirewallStateBuilder(session: session).gather().guests.contains(where: { $0.vm == vm }) else {
-            throw VMCtlError("VM '\(vm)' has no pinned address on a vmctl network")
-        }
-        try change(address) { allocation, pools in
-            if let current = allocation.vm { throw VMCtlError("\(address) is already associated with '\(current)'; disassociate it first") }
-            if let other = pools.flatMap(\.allocations).first(where: { $0.vm == vm }) {
-                throw VMCtlError("VM '\(vm)' already has floating IP \(other.address)")
+        try firewall.commit { change in
+            let instanceID = try change.metadata(of: vm).instanceID
+            guard change.state.guests.contains(where: { $0.vm == vm }) else {
+                throw VMCtlError("VM '\(vm)' has no pinned address on a vmctl network")
             }
-            allocation.vm = vm
-        }
-        do {
-            _ = try Firewall(session: session).reconcile()
-        } catch {
-            try? change(address) { allocation, _ in allocation.vm = nil }
-            throw error
+            try Self.change(address, in: &change.control) { allocation, pools in
+                if let current = allocation.vm { throw VMCtlError("\(address) is already associated with '\(current)'; disassociate it first") }
+                if let other = pools.flatMap(\.allocations).first(where: { $0.vm == vm }) {
+                    throw VMCtlError("VM '\(vm)' already has floating IP \(other.address)")
+                }
+                allocation.vm = vm
+                allocation.instanceID = instanceID
+            }
         }
     }
 
     public func disassociate(_ addressText: String) throws {
         let address = try Self.parse(addressText)
-        try change(address) { allocation, _ in
-            guard allocation.vm != nil else { throw VMCtlError("\(address) is not associated with a VM") }
-            allocation.vm = nil
+        try firewall.commit { change in
+            try Self.change(address, in: &change.control) { allocation, _ in
+                guard allocation.vm != nil else { throw VMCtlError("\(address) is not associated with a VM") }
+                allocation.vm = nil
+                allocation.instanceID = nil
+            }
         }
-        _ = try Firewall(session: session).reconcile()
     }
 
     public func release(_ addressText: String) throws {
         let address = try Self.parse(addressText)
-        try store.update { state in
+        try firewall.commit { change in
+            let state = change.control
             guard let poolIndex = state.pools.firstIndex(where: { $0.allocations.contains { $0.address == address } }) else {
                 throw VMCtlError("\(address) is not allocated from any pool")
             }
             if let vm = state.pools[poolIndex].allocations.first(where: { $0.address == address })?.vm {
                 throw VMCtlError("\(address) is associated with '\(vm)'; disassociate it first")
             }
-            state.pools[poolIndex].allocations.removeAll { $0.address == address }
+            change.control.pools[poolIndex].allocations.removeAll { $0.address == address }
         }
     }
 
@@ -130,16 +132,15 @@ public struct FloatingIPs {
         }.sorted { (IPv4Address($0.address)?.value ?? 0) < (IPv4Address($1.address)?.value ?? 0) }
     }
 
-    private func change(_ address: IPv4Address, _ body: (inout FloatingIPPool.Allocation, [FloatingIPPool]) throws -> Void) throws {
-        try store.update { state in
-            for p in state.pools.indices {
-                if let a = state.pools[p].allocations.firstIndex(where: { $0.address == address }) {
-                    try body(&state.pools[p].allocations[a], state.pools)
-                    return
-                }
+    private static func change(_ address: IPv4Address, in state: inout ControlState,
+                               _ body: (inout FloatingIPPool.Allocation, [FloatingIPPool]) throws -> Void) throws {
+        for p in state.pools.indices {
+            if let a = state.pools[p].allocations.firstIndex(where: { $0.address == address }) {
+                try body(&state.pools[p].allocations[a], state.pools)
+                return
             }
-            throw VMCtlError("\(address) is not allocated from any pool (vmctl fip allocate POOL first)")
         }
+        throw VMCtlError("\(address) is not allocated from any pool (vmctl fip allocate POOL first)")
     }
 
     static func parse(_ text: String) throws -> IPv4Address {

@@ -2,19 +2,21 @@
 public struct SecurityGroups {
     let session: Session
     let store: ControlStore
+    let firewall: Firewall
 
     public init(session: Session) {
         self.session = session
         self.store = ControlStore(session: session)
+        self.firewall = Firewall(session: session)
     }
 
     public func create(_ name: String, lab: String? = nil) throws -> SecurityGroup {
         try ResourceName.validate(name, kind: "security group")
-        return try store.update { state in
-            if state.effectiveGroups.contains(where: { $0.name == name }) { throw VMCtlError.alreadyExists("security group", name) }
+        return try firewall.commit { change in
+            if change.control.effectiveGroups.contains(where: { $0.name == name }) { throw VMCtlError.alreadyExists("security group", name) }
             var group = SecurityGroup(name: name, rules: [])
             group.lab = lab
-            state.securityGroups.append(group)
+            change.control.securityGroups.append(group)
             return group
         }
     }
@@ -29,19 +31,31 @@ public struct SecurityGroups {
         return group
     }
 
+    /// Refused while a VM is in the group or another group's rule names it as its remote.
     public func delete(_ name: String) throws {
         guard name != SecurityGroup.defaultName else { throw VMCtlError("the default security group cannot be deleted") }
-        let members = try FirewallStateBuilder(session: session).gather().guests.filter { $0.groups.contains(name) }.map(\.vm)
-        guard members.isEmpty else {
-            throw VMCtlError("security group '\(name)' has members (\(members.joined(separator: ", "))); detach them first")
-        }
-        try store.update { state in
-            guard state.securityGroups.contains(where: { $0.name == name }) else {
-                throw VMCtlError.notFound("security group", name, known: state.effectiveGroups.map(\.name))
+        try firewall.commit { change in
+            let groups = change.control.effectiveGroups
+            guard groups.contains(where: { $0.name == name }) else {
+                throw VMCtlError.notFound("security group", name, known: groups.map(\.name))
             }
-            state.securityGroups.removeAll { $0.name == name }
+            let members = change.inputs.vms.filter { $0.metadata.securityGroups.contains(name) }.map(\.name)
+            guard members.isEmpty else {
+                throw VMCtlError("security group '\(name)' has members (\(members.joined(separator: ", "))); detach them first")
+            }
+            if let (group, rule) = Self.reference(to: name, in: groups) {
+                throw VMCtlError("security group '\(name)' is the remote group of rule '\(rule.id)' of group '\(group.name)'; remove that rule first")
+            }
+            change.control.securityGroups.removeAll { $0.name == name }
         }
-        _ = try Firewall(session: session).reconcile()
+    }
+
+    /// The first rule of another group that names `name` as its remote group.
+    static func reference(to name: String, in groups: [SecurityGroup]) -> (SecurityGroup, SecurityGroup.Rule)? {
+        for group in groups where group.name != name {
+            if let rule = group.rules.first(where: { $0.remote == .group(name) }) { return (group, rule) }
+        }
+        return nil
     }
 
     /// Parses and adds an ingress rule; returns it with its id.
@@ -56,8 +70,8 @@ public struct SecurityGroups {
             }
             remote = .cidr(subnet)
         }
-        let rule = try store.update { state -> SecurityGroup.Rule in
-            var groups = state.effectiveGroups
+        return try firewall.commit { change -> SecurityGroup.Rule in
+            var groups = change.control.effectiveGroups
             guard let index = groups.firstIndex(where: { $0.name == name }) else {
                 throw VMCtlError.notFound("security group", name, known: groups.map(\.name))
             }
@@ -71,46 +85,55 @@ public struct SecurityGroups {
                 throw VMCtlError("security group '\(name)' already has that rule")
             }
             groups[index].rules.append(rule)
-            state.securityGroups = groups
+            change.control.securityGroups = groups
             return rule
         }
-        _ = try Firewall(session: session).reconcile()
-        return rule
     }
 
     public func removeRule(from name: String, id: String) throws {
-        try store.update { state in
-            var groups = state.effectiveGroups
+        try firewall.commit { change in
+            var groups = change.control.effectiveGroups
             guard let index = groups.firstIndex(where: { $0.name == name }) else { throw VMCtlError.notFound("security group", name) }
             guard groups[index].rules.contains(where: { $0.id == id }) else {
                 throw VMCtlError.notFound("rule", id, known: groups[index].rules.map(\.id))
             }
             groups[index].rules.removeAll { $0.id == id }
-            state.securityGroups = groups
+            change.control.securityGroups = groups
         }
-        _ = try Firewall(session: session).reconcile()
     }
 
     public func attach(vm: String, group: String) throws {
-        _ = try self.group(group)
-        try Instances(session: session).updateMetadata(of: vm) { metadata in
-            guard !metadata.securityGroups.contains(group) else { throw VMCtlError("VM '\(vm)' is already in security group '\(group)'") }
-            metadata.securityGroups.append(group)
+        try firewall.commit { change in
+            let groups = change.control.effectiveGroups
+            guard groups.contains(where: { $0.name == group }) else {
+                throw VMCtlError.notFound("security group", group, known: groups.map(\.name))
+            }
+            try change.updateMetadata(of: vm) { metadata in
+                guard !metadata.securityGroups.contains(group) else { throw VMCtlError("VM '\(vm)' is already in security group '\(group)'") }
+                metadata.securityGroups.append(group)
+            }
         }
-        _ = try Firewall(session: session).reconcile()
     }
 
     public func detach(vm: String, group: String) throws {
-        try Instances(session: session).updateMetadata(of: vm) { metadata in
-            guard metadata.securityGroups.contains(group) else { throw VMCtlError("VM '\(vm)' is not in security group '\(group)'") }
-            metadata.securityGroups.removeAll { $0 == group }
+        try firewall.commit { change in
+            try change.updateMetadata(of: vm) { metadata in
+                guard metadata.securityGroups.contains(group) else { throw VMCtlError("VM '\(vm)' is not in security group '\(group)'") }
+                metadata.securityGroups.removeAll { $0 == group }
+            }
         }
-        _ = try Firewall(session: session).reconcile()
     }
 
+    /// `GROUP-N`, the lowest N not taken. Ids are names of at most `ResourceName.maximumLength` characters:
+    /// a long group name is shortened in the id (ids are unique within their group, by N).
     static func nextRuleID(in group: SecurityGroup) -> String {
         let used = Set(group.rules.map(\.id))
-        return (1...).lazy.map { "\(group.name)-\($0)" }.first { !used.contains($0) }!
+        return (1...).lazy.map { number in
+            let suffix = "-\(number)"
+            var stem = Substring(group.name.prefix(ResourceName.maximumLength - suffix.count))
+            while stem.last == "-" { stem = stem.dropLast() }
+            return String(stem) + suffix
+        }.first { !used.contains($0) }!
     }
 
     /// `80`, `8000-8080`; icmp takes no ports.
