@@ -112,9 +112,6 @@ public struct Clones {
         metadata.lab = nil  // a clone is the user's, not the lab's: a lab never deletes what it did not create
         // Host ports are unique: the source keeps its forwards, the clone gets none of them.
         metadata.forwards = []
-        if !sourceMetadata.forwards.isEmpty {
-            instances.notice("'\(name)' does not get \(sourceName)'s port forwards (a host port forwards to one VM): \(sourceMetadata.forwards.map(\.name).joined(separator: ", "))")
-        }
         try Firewall(session: session).admit(newVM: .init(name: name, mac: pinned.first?.mac, metadata: metadata))
         var document = try Self.cloneDocument(
             of: sourceDocument, name: name, metadata: metadata,
@@ -127,6 +124,9 @@ public struct Clones {
             try instances.reconcileFirewall()
         }
         rollback.commit()
+        if !sourceMetadata.forwards.isEmpty {
+            instances.notice("'\(name)' does not get \(sourceName)'s port forwards (a host port forwards to one VM): \(sourceMetadata.forwards.map(\.name).joined(separator: ", "))")
+        }
         return try instances.summary(of: domain)
     }
 

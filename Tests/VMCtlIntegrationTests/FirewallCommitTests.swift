@@ -26,10 +26,27 @@ struct FirewallCommitTests {
     /// has no dummy driver), so nothing is ever sent from their addresses.
     static let dummy = "fwc-dum0"
 
-    static func addDummy() throws {
-        _ = try Harness.host("ip", "link", "del", dummy)
+    /// Runs `body` with pool `pool` (addresses `range`) on that interface, one of its addresses associated
+    /// with the new, stopped VM `vm`; removes all of it afterwards, whatever `body` left.
+    static func withAssociatedAddress(pool: String, range: String, vm: String, _ body: (String) throws -> Void) throws {
+        func removeAll() {
+            _ = try? Harness.vmctl("delete", vm)
+            for entry in (try? Harness.vmctl("fip", "list", "--json").decode([FloatingIPs.Entry].self)) ?? [] where entry.pool == pool {
+                _ = try? Harness.vmctl("fip", "disassociate", entry.address)
+                _ = try? Harness.vmctl("fip", "release", entry.address)
+            }
+            _ = try? Harness.vmctl("fip", "pool", "delete", pool)
+            _ = try? Harness.host("ip", "link", "del", dummy)
+        }
+        removeAll()
+        defer { removeAll() }
         #expect(try Harness.host("ip", "link", "add", dummy, "type", "bridge").status == 0)
         #expect(try Harness.host("ip", "link", "set", dummy, "up").status == 0)
+        #expect(try Harness.vmctl("fip", "pool", "create", pool, "--interface", dummy, "--range", range).status == 0)
+        let address = try Harness.vmctl("fip", "allocate", pool).trimmed
+        #expect(try Harness.vmctl("create", vm).status == 0)
+        #expect(try Harness.vmctl("fip", "associate", address, vm).status == 0)
+        try body(address)
     }
 
     @Test func aCloneDoesNotTakeItsSourcesForwardsAndStartsWithTheFirewallIntact() throws {
@@ -93,63 +110,34 @@ struct FirewallCommitTests {
     }
 
     @Test func aDeletedVMLeavesItsFloatingIPAllocatedButBoundToNothing() throws {
-        let vm = "fwc-web", pool = "fwc-pool1"
-        func removeAll() {
-            _ = try? Harness.vmctl("delete", vm)
-            for entry in (try? Harness.vmctl("fip", "list", "--json").decode([FloatingIPs.Entry].self)) ?? [] where entry.pool == pool {
-                _ = try? Harness.vmctl("fip", "disassociate", entry.address)
-                _ = try? Harness.vmctl("fip", "release", entry.address)
-            }
-            _ = try? Harness.vmctl("fip", "pool", "delete", pool)
-            _ = try? Harness.host("ip", "link", "del", Self.dummy)
-        }
-        removeAll()
-        defer { removeAll() }
-        try Self.addDummy()
-        #expect(try Harness.vmctl("fip", "pool", "create", pool, "--interface", Self.dummy, "--range", "203.0.113.200-203.0.113.201").status == 0)
-        let address = try Harness.vmctl("fip", "allocate", pool).trimmed
-        #expect(try Harness.vmctl("create", vm).status == 0)
-        #expect(try Harness.vmctl("fip", "associate", address, vm).status == 0)
-        #expect(try Self.liveTable().contains(address))
+        let vm = "fwc-web"
+        try Self.withAssociatedAddress(pool: "fwc-pool1", range: "203.0.113.200-203.0.113.201", vm: vm) { address in
+            #expect(try Self.liveTable().contains(address))
 
-        #expect(try Harness.vmctl("delete", vm).status == 0)
-        #expect(try Harness.vmctl("create", vm).status == 0)
-        let entry = try Harness.vmctl("fip", "list", "--json").decode([FloatingIPs.Entry].self).first { $0.address == address }
-        #expect(entry != nil, "the address stays allocated to the project")
-        #expect(entry?.vm == nil, "the new '\(vm)' is another VM: \(String(describing: entry))")
-        #expect(try !Self.liveTable().contains(address))
+            #expect(try Harness.vmctl("delete", vm).status == 0)
+            #expect(try Harness.vmctl("create", vm).status == 0)
+            let entry = try Harness.vmctl("fip", "list", "--json").decode([FloatingIPs.Entry].self).first { $0.address == address }
+            #expect(entry != nil, "the address stays allocated to the project")
+            #expect(entry?.vm == nil, "the new '\(vm)' is another VM: \(String(describing: entry))")
+            #expect(try !Self.liveTable().contains(address))
+        }
     }
 
     @Test func aPoolWhoseInterfaceVanishedCostsOnlyItsOwnRules() throws {
         let vm = "fwc-drift", pool = "fwc-pool2"
-        func removeAll() {
-            _ = try? Harness.vmctl("delete", vm)
-            for entry in (try? Harness.vmctl("fip", "list", "--json").decode([FloatingIPs.Entry].self)) ?? [] where entry.pool == pool {
-                _ = try? Harness.vmctl("fip", "disassociate", entry.address)
-                _ = try? Harness.vmctl("fip", "release", entry.address)
-            }
-            _ = try? Harness.vmctl("fip", "pool", "delete", pool)
-            _ = try? Harness.host("ip", "link", "del", Self.dummy)
+        try Self.withAssociatedAddress(pool: pool, range: "203.0.113.202-203.0.113.202", vm: vm) { address in
+            #expect(try Harness.host("ip", "link", "del", Self.dummy).status == 0)
+            let reconciled = try Self.reconciles()
+            #expect(reconciled.stderr.contains("pool '\(pool)'"), "the warning names the pool: \(reconciled)")
+            let added = try Harness.vmctl("forward", "add", vm, "--host-port", "2298", "--guest-port", "22")
+            #expect(added.status == 0, "other changes still apply: \(added)")
+            let table = try Self.liveTable()
+            #expect(table.contains("2298"))
+            #expect(!table.contains(address))
+            // A change that needs the broken pool is refused, and says why.
+            #expect(try Harness.vmctl("fip", "disassociate", address).status == 0)
+            Self.expectRefused(try Harness.vmctl("fip", "associate", address, vm), "interface '\(Self.dummy)' does not exist")
         }
-        removeAll()
-        defer { removeAll() }
-        try Self.addDummy()
-        #expect(try Harness.vmctl("fip", "pool", "create", pool, "--interface", Self.dummy, "--range", "203.0.113.202-203.0.113.202").status == 0)
-        let address = try Harness.vmctl("fip", "allocate", pool).trimmed
-        #expect(try Harness.vmctl("create", vm).status == 0)
-        #expect(try Harness.vmctl("fip", "associate", address, vm).status == 0)
-
-        #expect(try Harness.host("ip", "link", "del", Self.dummy).status == 0)
-        let reconciled = try Self.reconciles()
-        #expect(reconciled.stderr.contains("pool '\(pool)'"), "the warning names the pool: \(reconciled)")
-        let added = try Harness.vmctl("forward", "add", vm, "--host-port", "2298", "--guest-port", "22")
-        #expect(added.status == 0, "other changes still apply: \(added)")
-        let table = try Self.liveTable()
-        #expect(table.contains("2298"))
-        #expect(!table.contains(address))
-        // A change that needs the broken pool is refused, and says why.
-        #expect(try Harness.vmctl("fip", "disassociate", address).status == 0)
-        Self.expectRefused(try Harness.vmctl("fip", "associate", address, vm), "interface '\(Self.dummy)' does not exist")
     }
 
     @Test func changesTheFirewallCannotRenderAreRefusedAndNothingChanges() throws {
