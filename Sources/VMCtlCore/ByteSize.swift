@@ -47,7 +47,9 @@ public struct ByteSize: Sendable, Hashable, Comparable, Codable, CustomStringCon
     public init(from decoder: Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let bytes = try? container.decode(UInt64.self) {
-            guard bytes <= Self.largest.bytes else { throw VMCtlError("invalid size \(bytes): more than \(Self.largest)") }
+            guard bytes <= Self.largest.bytes else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "size \(bytes) is more than \(Self.largest)")
+            }
             self.init(bytes: bytes)
         } else {
             try self.init(parsing: container.decode(String.self))

@@ -65,7 +65,7 @@ public struct SSHHostKeys: Sendable {
         let pinned = stat(path, &info) == 0 && info.st_size > 0
         return [
             "-o", "UserKnownHostsFile=\(path)", "-o", "GlobalKnownHostsFile=/dev/null",
-            "-o", "HostKeyAlias=vmctl-\(uuid)", "-o", "CheckHostIP=no", "-o", "UpdateHostKeys=no",
+            "-o", "HostKeyAlias=vmctl-\(uuid)", "-o", "CheckHostIP=no", "-o", "UpdateHostKeys=no", "-o", "HashKnownHosts=no",
             "-o", "StrictHostKeyChecking=\(pinned ? "yes" : "accept-new")",
         ]
     }

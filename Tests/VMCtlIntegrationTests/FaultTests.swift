@@ -18,11 +18,13 @@ struct FaultTests {
         let cases: [([String], String)] = [
             (["ip", name, "--wait", "inf"], "--wait"),
             (["ip", name, "--wait", "nan"], "--wait"),
-            (["ip", name, "--wait", "-1"], "--wait"),
+            // `--wait -1` reads as a missing value and an option -1 (an argument-syntax error, with usage):
+            // a negative number is given with '='.
+            (["ip", name, "--wait=-1"], "--wait"),
             (["ssh", name, "--wait", "inf", "--", "true"], "--wait"),
             (["stop", name, "--timeout", "inf"], "--timeout"),
             (["stop", name, "--timeout", "nan"], "--timeout"),
-            (["console", name, "--tail", "-2"], "lines"),
+            (["console", name, "--tail=-2"], "lines"),
             (["console", name, "--tail", "9223372036854775807"], "lines"),
             (["apply", "--timeout", "inf", "/nonexistent/lab.yaml"], "--timeout"),
         ]

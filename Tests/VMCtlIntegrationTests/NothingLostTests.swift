@@ -45,7 +45,8 @@ struct NothingLostTests {
         #expect(try Harness.virsh("vol-create-as", "vmctl", volume, "1M", "--format", "qcow2").status == 0)
         // The lock a create of `name` holds while its volumes exist without a domain.
         _ = try Harness.run("mkdir", ["-p", "/run/vmctl"])
-        let holder = try Harness.start(["flock", "/run/vmctl/create-\(name).lock", "sleep", "60"])
+        // -o: sleep does not inherit the lock, which goes when flock is stopped.
+        let holder = try Harness.start(["flock", "-o", "/run/vmctl/create-\(name).lock", "sleep", "60"])
         defer { Harness.stop(holder) }
         #expect(try Self.waitUntilLocked("/run/vmctl/create-\(name).lock"))
 
