@@ -11,7 +11,7 @@ struct Console: ParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func validate() throws {
-        if let tail { _ = try Count(tail, of: "lines") }
+        if let tail { _ = try lineCount(tail) }
     }
 
     func run() throws {
@@ -25,9 +25,18 @@ struct Console: ParsableCommand {
             throw VMCtlError("no serial output from '\(vm.name)' yet (\(path))")
         }
         var text = String(decoding: data, as: UTF8.self)
-        if let tail = try tail.map({ try Count($0, of: "lines") }) {
+        if let tail = try tail.map(lineCount) {
             text = text.split(separator: "\n", omittingEmptySubsequences: false).suffix(tail.value + 1).joined(separator: "\n")
         }
         StandardOutput.write(Data(text.utf8))
+    }
+
+    /// The error names the option, as for seconds.
+    private func lineCount(_ value: Int) throws -> Count {
+        do {
+            return try Count(value, of: "lines")
+        } catch let error as VMCtlError {
+            throw VMCtlError("--tail: \(error.description)")
+        }
     }
 }

@@ -24,8 +24,8 @@ struct FaultTests {
             (["ssh", name, "--wait", "inf", "--", "true"], "--wait"),
             (["stop", name, "--timeout", "inf"], "--timeout"),
             (["stop", name, "--timeout", "nan"], "--timeout"),
-            (["console", name, "--tail=-2"], "lines"),
-            (["console", name, "--tail", "9223372036854775807"], "lines"),
+            (["console", name, "--tail=-2"], "--tail"),
+            (["console", name, "--tail", "9223372036854775807"], "--tail"),
             (["apply", "--timeout", "inf", "/nonexistent/lab.yaml"], "--timeout"),
         ]
         for (arguments, word) in cases {
