@@ -11,8 +11,8 @@ import Testing
     }
 
     /// First runs at once (here: threads, each running ssh-keygen) end with one key pair that all of them
-    /// use, and whose halves belong together.
-    @Test func concurrentFirstRunsAgreeOnOneKeyPair() throws {
+    /// use, and whose halves belong together. Rounds run in parallel, so some runs of a round overlap.
+    @Test(arguments: 0..<20) func concurrentFirstRunsAgreeOnOneKeyPair(round: Int) throws {
         let directory = try Self.scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = SSHKeyStore(directory: directory + "/ssh")
