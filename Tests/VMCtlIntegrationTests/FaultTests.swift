@@ -89,6 +89,60 @@ struct FaultTests {
         #expect(lines.dropFirst().filter { $0.hasPrefix("Error:") } == ["Error: cannot write the output: Broken pipe"], "\(result)")
     }
 
+    /// libvirtd going away under a running command (it restarted): vmctl writes its next call into a closed
+    /// socket, which is one error line, never a silent death by SIGPIPE (exit 141). A proxy in front of the
+    /// real daemon drops vmctl's connection after the daemon's Nth reply, at each point of `vmctl list`.
+    @Test func aDroppedLibvirtConnectionIsOneErrorLine() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vms-drop-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let proxy = directory + "/proxy.py"
+        try Self.proxyScript.write(toFile: proxy, atomically: true, encoding: .utf8)
+        for replies in 1...8 {
+            let socket = directory + "/libvirt-\(replies).sock"
+            let server = try Harness.start(["python3", proxy, socket, String(replies)], stderr: .inherit)
+            defer { Harness.stop(server) }
+            for _ in 0..<100 where !FileManager.default.fileExists(atPath: socket) { usleep(50_000) }
+            let result = try Harness.vmctl("list", "--connect", "qemu:///system?socket=\(socket)")
+            // ChildProcess reports SIGPIPE as 141.
+            #expect(result.status == 0 || result.status == 1, "after \(replies) replies: \(result)")
+            if result.status != 0 {
+                #expect(result.stderrLines.filter { $0.hasPrefix("Error: ") }.count == 1, "after \(replies) replies: \(result)")
+            }
+        }
+    }
+
+    /// Forwards one client at a time to libvirtd's socket and closes both ends after the daemon's Nth reply.
+    static let proxyScript = """
+        import os, select, socket, sys
+        path, limit = sys.argv[1], int(sys.argv[2])
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.bind(path)
+        server.listen(8)
+        while True:
+            client, _ = server.accept()
+            daemon = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            daemon.connect("/run/libvirt/libvirt-sock")
+            replies = 0
+            try:
+                while replies < limit:
+                    ready, _, _ = select.select([client, daemon], [], [])
+                    if client in ready:
+                        data = client.recv(65536)
+                        if not data: break
+                        daemon.sendall(data)
+                    if daemon in ready:
+                        data = daemon.recv(65536)
+                        if not data: break
+                        client.sendall(data)
+                        replies += 1
+            except OSError:
+                pass
+            client.close()
+            daemon.close()
+
+        """
+
     /// A vmctl that cannot verify or join libvirtd's namespace says so, instead of working from the wrong one.
     @Test func aNamespaceThatCannotBeJoinedIsAnError() throws {
         guard FileManager.default.fileExists(atPath: "/run/libvirtd.pid") else { return }
