@@ -10,6 +10,10 @@ struct Console: ParsableCommand {
     @Option(help: "Only the last N lines.") var tail: Int?
     @OptionGroup var connection: ConnectionOptions
 
+    func validate() throws {
+        if let tail { _ = try lineCount(tail) }
+    }
+
     func run() throws {
         let session = try connection.session()
         let details = try Instances(session: session).details(vm.name)
@@ -21,9 +25,18 @@ struct Console: ParsableCommand {
             throw VMCtlError("no serial output from '\(vm.name)' yet (\(path))")
         }
         var text = String(decoding: data, as: UTF8.self)
-        if let tail {
-            text = text.split(separator: "\n", omittingEmptySubsequences: false).suffix(tail + 1).joined(separator: "\n")
+        if let tail = try tail.map(lineCount) {
+            text = text.split(separator: "\n", omittingEmptySubsequences: false).suffix(tail.value + 1).joined(separator: "\n")
         }
-        FileHandle.standardOutput.write(Data(text.utf8))
+        StandardOutput.write(Data(text.utf8))
+    }
+
+    /// The error names the option, as for seconds.
+    private func lineCount(_ value: Int) throws -> Count {
+        do {
+            return try Count(value, of: "lines")
+        } catch let error as VMCtlError {
+            throw VMCtlError("--tail: \(error.description)")
+        }
     }
 }

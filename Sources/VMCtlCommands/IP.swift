@@ -8,16 +8,16 @@ struct IP: ParsableCommand {
 
     @OptionGroup var vm: VMName
     @Option(help: ArgumentHelp("Wait up to this many seconds until the guest answers on its address.", valueName: "seconds"))
-    var wait: Double?
+    var wait: String?
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        if let wait, wait < 0 { throw ValidationError("--wait must be 0 or more seconds") }
+        if let wait { _ = try seconds(wait, for: "--wait") }
     }
 
     func run() throws {
-        let address = try Instances(session: connection.session()).address(of: vm.name, wait: wait)
+        let address = try Instances(session: connection.session()).address(of: vm.name, wait: try wait.map { try seconds($0, for: "--wait") })
         if output.json { return try Output.json(["name": vm.name, "address": address]) }
         Output.line(address)
     }

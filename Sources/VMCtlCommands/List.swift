@@ -10,8 +10,13 @@ struct List: ParsableCommand {
     func run() throws {
         let manager = Instances(session: try connection.session())
         let instances = try manager.list()
-        for (name, volumes) in try manager.leftovers().sorted(by: { $0.key < $1.key }) {
+        let leftovers = try manager.leftovers()
+        for name in Set(leftovers.filter { $0.origin == .create }.map(\.owner)).sorted() {
+            let volumes = leftovers.filter { $0.origin == .create && $0.owner == name }.map(\.volume)
             Output.notice("\(volumes.joined(separator: ", ")) belong to no VM (an interrupted create or clone of '\(name)'); 'vmctl delete \(name)' removes them")
+        }
+        for leftover in leftovers where leftover.origin == .export {
+            Output.notice("\(leftover.volume) is left over from an interrupted export of '\(leftover.owner)'; the next 'vmctl export \(leftover.owner)' or 'vmctl delete \(leftover.owner)' removes it")
         }
         if output.json { return try Output.json(instances) }
         Output.table(header: ["NAME", "STATE", "CPUS", "MEMORY", "IMAGE", "ADDRESS"], rows: instances.map {

@@ -10,11 +10,12 @@ struct SSH: ParsableCommand {
     @OptionGroup var vm: VMName
     @Option(help: "User to log in as.") var user: String = "root"
     @Option(help: ArgumentHelp("Seconds to wait for the guest to answer first.", valueName: "seconds"))
-    var wait: Double = 60
+    var wait = "60"
     @OptionGroup var connection: ConnectionOptions
     @Argument(parsing: .postTerminator, help: "Command to run in the guest.") var command: [String] = []
 
     func validate() throws {
+        _ = try seconds(wait, for: "--wait")
         guard user.allSatisfy({ $0.isLetter || $0.isNumber || "_-.".contains($0) }), !user.isEmpty else {
             throw ValidationError("invalid --user '\(user)'")
         }
@@ -22,7 +23,9 @@ struct SSH: ParsableCommand {
 
     func run() throws {
         let session = try connection.session()
-        let address = try Instances(session: session).address(of: vm.name, wait: wait, listeningOn: 22)
+        let instances = Instances(session: session)
+        let hostKeys = try SSHHostKeys().sshOptions(forVM: try instances.domain(named: vm.name).uuid)
+        let address = try instances.address(of: vm.name, wait: try seconds(wait, for: "--wait"), listeningOn: 22)
         guard GuestReachability.isOnLink(address) else {
             throw VMCtlError("\(vm.name)'s address \(address) is not on a network reachable from here; forward a port to it")
         }
@@ -30,12 +33,14 @@ struct SSH: ParsableCommand {
         _ = try key.ensurePublicKey()
         let arguments = [
             "ssh", "-i", key.privateKeyPath,
-            "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+        ] + hostKeys + [
+            "-o", "LogLevel=ERROR",
             "-o", "ConnectTimeout=10", "-o", "IdentitiesOnly=yes",
             "\(user)@\(address)",
         ] + (command.isEmpty ? [] : ["--"] + command)
         // Replace vmctl with ssh so the terminal, signals and the exit status are ssh's own.
         let argv = arguments.map { strdup($0) } + [nil]
+        signal(SIGPIPE, SIG_DFL)
         execvp("ssh", argv)
         throw VMCtlError("cannot run ssh: \(String(cString: strerror(errno))) (install openssh-client)")
     }

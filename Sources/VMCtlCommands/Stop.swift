@@ -7,15 +7,15 @@ struct Stop: ParsableCommand {
 
     @OptionGroup var vm: VMName
     @Flag(help: "Power off at once, without asking the guest.") var force = false
-    @Option(help: "Seconds to wait for the guest to power off.") var timeout: Double = 60
+    @Option(help: ArgumentHelp("Seconds to wait for the guest to power off.", valueName: "seconds")) var timeout = "60"
     @OptionGroup var connection: ConnectionOptions
 
     func validate() throws {
-        guard timeout > 0 else { throw ValidationError("--timeout must be more than 0 seconds") }
+        guard try seconds(timeout, for: "--timeout") > 0 else { throw ValidationError("--timeout must be more than 0 seconds") }
     }
 
     func run() throws {
-        try Instances(session: connection.session()).stop(vm.name, force: force, timeout: timeout)
+        try Instances(session: connection.session()).stop(vm.name, force: force, timeout: try seconds(timeout, for: "--timeout"))
         Output.line("stopped \(vm.name)")
     }
 }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import VMCtlCore
 
 /// The `vmctl` command line. Errors from vmctl itself print as one `Error: …` line with exit status 1;
 /// argument-syntax errors add ArgumentParser's usage hint (exit status 64).
@@ -17,4 +19,13 @@ public struct VMCtl: ParsableCommand {
     )
 
     public init() {}
+
+    /// After a command succeeded: output that could not be written (stdout closed early, a full disk) is an
+    /// error, not a success that printed nothing.
+    public static func exitUnlessOutputWritten() {
+        guard StandardOutput.failed else { return }
+        let reason = String(cString: strerror(errno == 0 ? EIO : errno))
+        FileHandle.standardError.write(Data("Error: cannot write the output: \(reason)\n".utf8))
+        Glibc.exit(1)
+    }
 }

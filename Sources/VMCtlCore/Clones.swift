@@ -44,6 +44,9 @@ public struct Clones {
                       snapshot: String? = nil, progress: Progress? = nil) throws -> InstanceSummary {
         try ResourceName.validate(name, kind: "VM")
         let source = try instances.domain(named: sourceName)
+        // Taken before the name is checked, as in create: its volumes are nobody's leftovers meanwhile.
+        let creating = try instances.lockCreation(of: name)
+        defer { creating?.release() }
         if (try? session.connection.lookupDomain(name: name)) != nil { throw VMCtlError.alreadyExists("VM", name) }
         let sourceDocument = try instances.document(of: source, inactive: true)
         guard let sourceMetadata = InstanceMetadata(domain: sourceDocument),
@@ -67,8 +70,6 @@ public struct Clones {
         let sourceRootInfo = try sourceRoot.info()
         try instances.removeLeftovers(of: name)
 
-        let creating = session.isLocal ? try HostLock.acquire(VMCtlNames.creationLock(of: name)) : nil
-        defer { creating?.release() }
         let rollback = Rollback()
         defer { rollback.unwind() }
         let rootName = VMCtlNames.rootVolume(of: name)

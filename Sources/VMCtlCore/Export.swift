@@ -48,7 +48,12 @@ public struct VMExport {
         let output = try ExportFile(creatingNextTo: path)
         defer { output.discardUnlessCommitted() }
 
-        let tempName = "export-\(vmName)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16)).qcow2"
+        // Held while the temporary copy exists, so list and delete do not take it for a leftover; what a
+        // killed export of this VM left is removed now, as a user re-running the export expects.
+        let exporting = session.isLocal ? try HostLock.acquire(VMCtlNames.exportLock(of: vmName)) : nil
+        defer { exporting?.release() }
+        if session.isLocal { try instances.removeExportLeftovers(of: vmName) }
+        let tempName = VMCtlNames.exportVolume(of: vmName)
         let temp = try storage.flattenedCopy(of: vm.volume, named: tempName, progress: progress?("flattening \(vmName)"))
         defer { try? temp.delete() }
         let size = try libvirt("cannot read volume '\(tempName)'") { try temp.physicalSize() }
@@ -198,7 +203,8 @@ final class ExportFile {
         let partial = path + ".part"
         self.partialPath = partial
         // O_EXCL: a file of that name that is not ours (or a concurrent export's) is never overwritten.
-        fd = open(partial, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        // Owner-only from its creation: it holds a whole disk, keys and secrets included.
+        fd = open(partial, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             if errno == EEXIST {
                 throw VMCtlError("'\(partial)' exists (an interrupted export, or one still running); remove it first")

@@ -138,7 +138,10 @@ public struct ExportManifest: Codable, Sendable, Equatable {
         case .typeMismatch(_, let context), .valueNotFound(_, let context):
             return "wrong type at '\(path(context))'"
         case .dataCorrupted(let context):
-            return path(context).isEmpty ? "malformed JSON" : "bad value at '\(path(context))'"
+            guard !path(context).isEmpty else { return "malformed JSON" }
+            // vmctl's own decoders say what is wrong with the value; Foundation's describe the parser.
+            let detail = context.underlyingError == nil && !context.debugDescription.isEmpty ? ": \(context.debugDescription)" : ""
+            return "bad value at '\(path(context))'\(detail)"
         @unknown default:
             return "malformed"
         }

@@ -14,29 +14,55 @@ public enum HostNamespace {
     }
 
     static let pidFiles = ["/run/libvirtd.pid", "/run/libvirt/virtqemud.pid", "/run/virtqemud.pid"]
+    /// What the process named in a pidfile must be: a stale pidfile's number may belong to anyone now.
+    static let daemonNames: Set<String> = ["libvirtd", "virtqemud"]
 
-    /// Joins libvirtd's namespace when it differs from ours; nil when already there or not possible.
-    /// Changes only the calling thread, so vmctl does its guest-facing work on that (the main) thread.
-    static func joinLibvirtd() -> Joined? {
-        guard let pid = daemonPID() else { return nil }
+    /// Joins libvirtd's namespace when it differs from ours; nil when already there or when no local daemon
+    /// runs. Changes only the calling thread, so vmctl does its guest-facing work on that (the main) thread.
+    /// A daemon found but not joined is an error: guest-facing work would leave through this namespace.
+    static func joinLibvirtd() throws -> Joined? {
+        guard let pid = try daemonPID() else { return nil }
         let target = "/proc/\(pid)/ns/net"
-        guard let targetID = inode(of: target), let ownID = inode(of: "/proc/thread-self/ns/net"),
-              targetID != ownID else { return nil }
-        try? CallerNamespace.remember()
+        func failure(_ what: String) -> VMCtlError {
+            VMCtlError("cannot join the network namespace of libvirt's daemon (pid \(pid)): \(what) \(String(cString: strerror(errno))) (vmctl runs as root)")
+        }
+        guard let targetID = inode(of: target) else { throw failure("cannot read \(target):") }
+        guard let ownID = inode(of: "/proc/thread-self/ns/net") else { throw failure("cannot read this thread's namespace:") }
+        guard targetID != ownID else { return nil }
+        try CallerNamespace.remember()
         let fd = open(target, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
+        guard fd >= 0 else { throw failure("cannot open \(target):") }
         defer { close(fd) }
-        guard csystem_enter_network_namespace(fd) == 0 else { return nil }
+        guard csystem_enter_network_namespace(fd) == 0 else { throw failure("setns:") }
         return Joined(name: namespaceName(inode: targetID), daemonPID: pid)
     }
 
-    static func daemonPID() -> Int32? {
+    /// The first pidfile's process that is running and is libvirt's daemon; a stale pidfile (its process
+    /// gone, or its number taken by another program) is passed over.
+    static func daemonPID(pidFiles: [String] = pidFiles) throws -> Int32? {
         for file in pidFiles {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8),
-                  let pid = Int32(text.trimmingSpaces), pid > 0, kill(pid, 0) == 0 else { continue }
+                  let pid = Int32(text.trimmingSpaces), pid > 0, try isDaemon(pid, namedIn: file) else { continue }
             return pid
         }
         return nil
+    }
+
+    /// Whether `pid` is libvirt's system daemon now: a root process whose executable is libvirtd or
+    /// virtqemud. Its executable's link, unlike its command name, cannot be set by the process itself.
+    static func isDaemon(_ pid: Int32, namedIn file: String) throws -> Bool {
+        var info = stat()
+        guard stat("/proc/\(pid)", &info) == 0, info.st_uid == 0 else { return false }
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink("/proc/\(pid)/exe", &buffer, buffer.count - 1)
+        guard length >= 0 else {
+            if errno == ENOENT { return false }
+            throw VMCtlError("cannot tell whether process \(pid), named in \(file), is libvirt's daemon: \(String(cString: strerror(errno))) (vmctl runs as root)")
+        }
+        let executable = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        // A daemon upgraded while it runs shows its old binary as "PATH (deleted)".
+        let name = executable.split(separator: "/").last.map(String.init) ?? ""
+        return daemonNames.contains(name) || daemonNames.contains { name == "\($0) (deleted)" }
     }
 
     private static func inode(of path: String) -> UInt64? {

@@ -44,6 +44,20 @@ public struct InstanceDetails: Codable, Sendable, Equatable {
     }
 }
 
+/// A volume an interrupted command left behind, and the VM it was made for.
+public struct Leftover: Sendable, Equatable {
+    public enum Origin: String, Sendable {
+        /// A create or clone (or import) killed before it defined its VM.
+        case create
+        /// An export killed before it removed its temporary flattened copy.
+        case export
+    }
+
+    public let owner: String
+    public let volume: String
+    public let origin: Origin
+}
+
 /// VM lifecycle: create, start, stop, reboot, delete, and what they look like now.
 public struct Instances {
     let session: Session
@@ -90,6 +104,10 @@ public struct Instances {
         makeRoot: (String, ImageInfo) throws -> StorageVolume
     ) throws -> InstanceSummary {
         try spec.validate()
+        // Held while the VM's volumes exist without its domain, so no one takes them for leftovers; taken
+        // before the name is checked, so a create of the same name running now is never taken for one.
+        let creating = try lockCreation(of: spec.name)
+        defer { creating?.release() }
         if (try? session.connection.lookupDomain(name: spec.name)) != nil {
             throw VMCtlError.alreadyExists("VM", spec.name)
         }
@@ -104,9 +122,6 @@ public struct Instances {
         try removeLeftovers(of: spec.name)
         let network = try networks.active(named: spec.network)
 
-        // Held while the VM's volumes exist without its domain, so no one takes them for leftovers.
-        let creating = session.isLocal ? try HostLock.acquire(VMCtlNames.creationLock(of: spec.name)) : nil
-        defer { creating?.release() }
         let rollback = Rollback()
         defer { rollback.unwind() }
         let mac = Networks.newMAC()
@@ -172,24 +187,58 @@ public struct Instances {
         return try storage.upload(bytes: seed.isoImage(timestamp: .now), volumeName: volumeName)
     }
 
-    /// VM names that have volumes but no domain: what a create or clone that was killed half way left.
-    public func leftovers() throws -> [String: [String]] {
-        let existing = Set(try session.connection.listAllDomains().map(\.name))
-        var found: [String: [String]] = [:]
-        for volume in try storage.volumes(withPrefix: "vm-") {
-            guard let owner = VMCtlNames.owner(ofVolume: volume.name), !existing.contains(owner),
-                  !(session.isLocal && HostLock.isHeld(VMCtlNames.creationLock(of: owner))) else { continue }
-            found[owner, default: []].append(volume.name)
-        }
-        return found
+    /// Waits for other creates and clones of `name` on this host, then holds them off (nil for a remote
+    /// host, where vmctl has no lock).
+    func lockCreation(of name: String) throws -> HostLock? {
+        session.isLocal ? try HostLock.acquire(VMCtlNames.creationLock(of: name)) : nil
     }
 
-    /// Volumes named for a VM that does not exist come from a create that was killed half way.
-    func removeLeftovers(of name: String) throws {
-        for volume in try storage.volumes(withPrefix: VMCtlNames.volumePrefix(of: name)) {
+    /// Volumes no running command holds: those of a VM that does not exist (a create or clone killed half
+    /// way) and an export's temporary copy (an export killed half way).
+    public func leftovers() throws -> [Leftover] {
+        let existing = Set(try session.connection.listAllDomains().map(\.name))
+        func held(_ lock: String) -> Bool { session.isLocal && HostLock.isHeld(lock) }
+        return try storage.allVolumes().compactMap { volume -> Leftover? in
+            if let owner = VMCtlNames.owner(ofVolume: volume.name) {
+                guard !existing.contains(owner), !held(VMCtlNames.creationLock(of: owner)) else { return nil }
+                return Leftover(owner: owner, volume: volume.name, origin: .create)
+            }
+            if let owner = VMCtlNames.owner(ofExportVolume: volume.name) {
+                guard !held(VMCtlNames.exportLock(of: owner)) else { return nil }
+                return Leftover(owner: owner, volume: volume.name, origin: .export)
+            }
+            return nil
+        }.sorted { ($0.owner, $0.volume) < ($1.owner, $1.volume) }
+    }
+
+    /// Removes the volumes of `name` that an interrupted create or clone left; the caller holds its
+    /// creation lock and has seen that no VM `name` exists. Returns how many it removed.
+    @discardableResult
+    func removeLeftovers(of name: String) throws -> Int {
+        let volumes = try storage.allVolumes().filter { VMCtlNames.owner(ofVolume: $0.name) == name }
+        for volume in volumes {
             notice("removing '\(volume.name)', left over from an interrupted create of '\(name)'")
             try libvirt("cannot remove leftover volume '\(volume.name)'") { try volume.delete() }
         }
+        return volumes.count
+    }
+
+    /// Removes the temporary copies that killed exports of `name` left. The caller holds the export lock
+    /// of `name`, or `ifNoExportRuns` has this take it (and skip, when an export runs and removes its own).
+    @discardableResult
+    func removeExportLeftovers(of name: String, ifNoExportRuns: Bool = false) throws -> Int {
+        var lock: HostLock?
+        if ifNoExportRuns, session.isLocal {
+            guard let free = try HostLock(name: VMCtlNames.exportLock(of: name), wait: false) else { return 0 }
+            lock = free
+        }
+        defer { lock?.release() }
+        let volumes = try storage.allVolumes().filter { VMCtlNames.owner(ofExportVolume: $0.name) == name }
+        for volume in volumes {
+            notice("removing '\(volume.name)', left over from an interrupted export of '\(name)'")
+            try libvirt("cannot remove leftover volume '\(volume.name)'") { try volume.delete() }
+        }
+        return volumes.count
     }
 
     // MARK: Lifecycle
@@ -223,7 +272,7 @@ public struct Instances {
     }
 
     /// Asks the guest to power off (ACPI) and waits for it; `force` pulls the plug instead.
-    public func stop(_ name: String, force: Bool, timeout: Double) throws {
+    public func stop(_ name: String, force: Bool, timeout: Seconds) throws {
         let domain = try domain(named: name)
         guard try domain.isActive else { throw VMCtlError("VM '\(name)' is not running") }
         if force {
@@ -233,7 +282,7 @@ public struct Instances {
         try libvirt("cannot stop VM '\(name)'") { try domain.shutdown() }
         let stopped = try poll(timeout: timeout, interval: 0.1) { try domain.isActive ? nil : true }
         if stopped == nil {
-            throw VMCtlError("VM '\(name)' did not power off within \(Int(timeout)) s; use --force to pull the plug")
+            throw VMCtlError("VM '\(name)' did not power off within \(timeout); use --force to pull the plug")
         }
     }
 
@@ -245,18 +294,25 @@ public struct Instances {
 
     /// Removes the VM, its volumes (unless `keepDisks`) and its DHCP lease.
     public func delete(_ name: String, keepDisks: Bool) throws {
+        // A create or clone of `name` running now holds this while its volumes exist without a domain.
+        let creating = session.isLocal ? try HostLock(name: VMCtlNames.creationLock(of: name), wait: false) : nil
+        if session.isLocal, creating == nil {
+            throw VMCtlError("VM '\(name)' is being created or cloned by another vmctl process; delete it once that has finished")
+        }
+        defer { creating?.release() }
         let domain: Domain
         do {
             domain = try self.domain(named: name)
         } catch let error as VMCtlError {
-            // No VM, but perhaps the volumes of one whose create was interrupted: deleting it means those.
-            guard !(try storage.volumes(withPrefix: VMCtlNames.volumePrefix(of: name))).isEmpty else { throw error }
-            try removeLeftovers(of: name)
+            // No VM, but perhaps what an interrupted create, clone or export of it left: deleting it means those.
+            let removed = try removeLeftovers(of: name) + removeExportLeftovers(of: name, ifNoExportRuns: true)
+            guard removed > 0 else { throw error }
             return
         }
         let document = try document(of: domain)
         if !keepDisks { try requireNoLinkedClones(of: document, toward: "delete") }
         let metadata = InstanceMetadata(domain: document)
+        let uuid = try domain.uuid
         let leases = (try? leases(of: document)) ?? []
         try Firewall(session: session).forget(vm: name)
         if try domain.isActive {
@@ -271,6 +327,8 @@ public struct Instances {
                 try libvirt("cannot delete volume '\(volumeName)'") { try volume.delete() }
             }
         }
+        try removeExportLeftovers(of: name, ifNoExportRuns: true)
+        try SSHHostKeys().forget(vm: uuid)
         releaseLeases(leases)
         // Its forwards and floating IP must stop pointing at an address the next VM may get.
         try reconcileFirewall()
@@ -410,7 +468,7 @@ public struct Instances {
     /// The VM's address; with a timeout, waits until the guest itself answers on it (not just until a lease
     /// exists), when the guest network is reachable from here. With `listeningOn`, waits until that TCP port
     /// accepts connections (for ssh: the guest's SSH server is up, not only its network stack).
-    public func address(of name: String, wait timeout: Double?, listeningOn port: UInt16? = nil) throws -> String {
+    public func address(of name: String, wait timeout: Seconds?, listeningOn port: UInt16? = nil) throws -> String {
         let domain = try domain(named: name)
         let document = try document(of: domain)
         guard let timeout else {
@@ -429,7 +487,7 @@ public struct Instances {
         }
         guard let found else {
             let what = port.map { "accept connections on port \($0)" } ?? "answer on an address"
-            throw VMCtlError("VM '\(name)' did not \(what) within \(Int(timeout)) s")
+            throw VMCtlError("VM '\(name)' did not \(what) within \(timeout)")
         }
         return found
     }

@@ -49,7 +49,22 @@ public struct ResizeChange: Codable, Sendable, Equatable {
     public let resource: String
     public let from: String
     public let to: String
+    /// The exact new value (vCPUs, or bytes of memory or disk): what is applied, never `to` read back,
+    /// which is rounded for reading.
+    public let value: UInt64
     public var effect: Effect
+
+    init(resource: String, from: String, to: String, value: UInt64, effect: Effect) {
+        self.resource = resource
+        self.from = from
+        self.to = to
+        self.value = value
+        self.effect = effect
+    }
+
+    init(_ resource: String, from: ByteSize, to: ByteSize, effect: Effect) {
+        self.init(resource: resource, from: from.exactDescription, to: to.exactDescription, value: to.bytes, effect: effect)
+    }
 }
 
 /// Decides, without touching anything, how each requested size is applied: live within the ceilings
@@ -69,19 +84,19 @@ public enum ResizePlan {
             guard (1...InstanceSpec.maximumCPUs).contains(cpus) else {
                 throw VMCtlError("invalid cpus \(cpus): use 1 to \(InstanceSpec.maximumCPUs)")
             }
-            changes.append(ResizeChange(resource: "cpus", from: String(state.cpus), to: String(cpus),
+            changes.append(ResizeChange(resource: "cpus", from: String(state.cpus), to: String(cpus), value: UInt64(cpus),
                                         effect: effect(running: state.isRunning, withinCeiling: cpus <= state.maxCPUs)))
         }
         if let memory, memory != state.memory {
             guard memory >= .mebibytes(64) else { throw VMCtlError("invalid memory \(memory): a VM needs at least 64M") }
-            changes.append(ResizeChange(resource: "memory", from: state.memory.description, to: memory.description,
+            changes.append(ResizeChange("memory", from: state.memory, to: memory,
                                         effect: effect(running: state.isRunning, withinCeiling: memory <= state.maxMemory)))
         }
         if let disk, disk != state.disk {
             guard disk > state.disk else {
                 throw VMCtlError("cannot shrink the disk from \(state.disk) to \(disk): shrinking would cut off the guest's data")
             }
-            changes.append(ResizeChange(resource: "disk", from: state.disk.description, to: disk.description,
+            changes.append(ResizeChange("disk", from: state.disk, to: disk,
                                         effect: state.isRunning ? .live : .offline))
         }
         return changes
@@ -114,34 +129,34 @@ extension Instances {
         let both: ModificationFlags = isRunning ? [.live, .config] : [.config]
         for change in changes {
             switch (change.resource, change.effect) {
-            case ("cpus", .live) where Int(change.to)! < state.cpus:
+            case ("cpus", .live) where Int(change.value) < state.cpus:
                 // Unplugging needs the guest to give the vCPU back, which a guest may not do in libvirt's
                 // few seconds: then the definition carries the change to the next boot.
-                let count = Int(change.to)!
+                let count = Int(change.value)
                 try libvirt("cannot set \(name)'s vCPUs to \(count)") { try domain.setVcpus(count, [.config]) }
                 if (try? domain.setVcpus(count, [.live])) == nil {
                     changes[changes.firstIndex(of: change)!].effect = .restartNeeded
                 }
             case ("cpus", .live), ("cpus", .offline):
-                let count = Int(change.to)!
+                let count = Int(change.value)
                 if count > document.maxVcpus { try libvirt("cannot raise \(name)'s vCPU ceiling") { try domain.setVcpus(count, [.config, .maximum]) } }
                 try libvirt("cannot set \(name)'s vCPUs to \(count)") { try domain.setVcpus(count, both) }
             case ("cpus", .restartNeeded):
-                let count = Int(change.to)!
+                let count = Int(change.value)
                 try libvirt("cannot raise \(name)'s vCPU ceiling") { try domain.setVcpus(count, [.config, .maximum]) }
                 try libvirt("cannot set \(name)'s vCPUs to \(count)") { try domain.setVcpus(count, [.config]) }
             case ("memory", .live), ("memory", .offline):
-                let size = try ByteSize(parsing: change.to)
+                let size = ByteSize(bytes: change.value)
                 if size.kibibytes > document.maxMemoryKiB { try domain.setMaximumMemory(kibibytes: size.kibibytes) }
                 try libvirt("cannot set \(name)'s memory to \(size)") { try domain.setMemory(kibibytes: size.kibibytes, both) }
             case ("memory", .restartNeeded):
-                let size = try ByteSize(parsing: change.to)
+                let size = ByteSize(bytes: change.value)
                 try libvirt("cannot raise \(name)'s memory ceiling") { try domain.setMaximumMemory(kibibytes: size.kibibytes) }
                 try libvirt("cannot set \(name)'s memory to \(size)") { try domain.setMemory(kibibytes: size.kibibytes, [.config]) }
             case ("disk", .live):
-                try libvirt("cannot grow \(name)'s disk") { try domain.blockResize(disk: "vda", bytes: try ByteSize(parsing: change.to).bytes) }
+                try libvirt("cannot grow \(name)'s disk") { try domain.blockResize(disk: "vda", bytes: change.value) }
             case ("disk", _):
-                try libvirt("cannot grow \(name)'s disk") { try root.resize(capacity: try ByteSize(parsing: change.to).bytes) }
+                try libvirt("cannot grow \(name)'s disk") { try root.resize(capacity: change.value) }
             default:
                 break
             }

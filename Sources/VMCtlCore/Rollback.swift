@@ -13,15 +13,13 @@ final class Rollback {
 }
 
 /// Polls until `body` returns a value or `timeout` passes, at `interval`; no fixed sleeps in callers.
-func poll<T>(timeout: Double, interval: Double = 0.1, _ body: () throws -> T?) rethrows -> T? {
+func poll<T>(timeout: Seconds, interval: Double = 0.1, _ body: () throws -> T?) rethrows -> T? {
     let clock = ContinuousClock()
-    let deadline = clock.now.advanced(by: .milliseconds(Int64(timeout * 1000)))
+    let deadline = clock.now.advanced(by: timeout.duration)
     while true {
         if let value = try body() { return value }
         if clock.now >= deadline { return nil }
-        let remaining = (deadline - clock.now).components
-        let remainingSeconds = Double(remaining.seconds) + Double(remaining.attoseconds) / 1e18
-        usleepSeconds(max(min(interval, remainingSeconds), 0.005))
+        usleepSeconds(max(min(interval, Seconds.until(deadline, on: clock).value), 0.005))
     }
 }
 

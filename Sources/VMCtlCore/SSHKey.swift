@@ -9,14 +9,73 @@ public struct SSHKeyStore: Sendable {
     public var privateKeyPath: String { directory + "/id_ed25519" }
     public var publicKeyPath: String { privateKeyPath + ".pub" }
 
-    /// The public key, generating the pair on first use.
+    /// The public key, generating the pair on first use. Several first runs at once agree on one pair:
+    /// each generates under a name of its own and links it into place; link(2) lets exactly one win, and
+    /// the others use the winner's key. The private key goes first, so a public key always has its private key.
     public func ensurePublicKey() throws -> String {
         if !FileManager.default.fileExists(atPath: publicKeyPath) {
             try FileManager.default.createDirectory(
                 atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            try ProcessRunner.run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "vmctl", "-f", privateKeyPath])
+            let temporary = directory + "/.id_ed25519.\(getpid()).\(UInt64.random(in: 0...UInt64.max))"
+            defer {
+                unlink(temporary)
+                unlink(temporary + ".pub")
+            }
+            if !FileManager.default.fileExists(atPath: privateKeyPath) {
+                try ProcessRunner.run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "vmctl", "-f", temporary])
+                try linkIntoPlace(temporary, privateKeyPath)
+            }
+            // From the private key in place, whoever made it: the winner's, or one whose public key a killed
+            // run never linked.
+            let publicKey = try ProcessRunner.run("ssh-keygen", ["-y", "-f", privateKeyPath])
+            guard FileManager.default.createFile(atPath: temporary + ".pub", contents: Data(publicKey.utf8),
+                                                 attributes: [.posixPermissions: 0o644]) else {
+                throw VMCtlError("cannot write '\(temporary).pub'")
+            }
+            try linkIntoPlace(temporary + ".pub", publicKeyPath)
         }
         return try String(contentsOfFile: publicKeyPath, encoding: .utf8).trimmingSpaces
+    }
+
+    /// Gives `path` the file at `temporary` unless another process did first (then its file stays).
+    private func linkIntoPlace(_ temporary: String, _ path: String) throws {
+        guard link(temporary, path) == 0 || errno == EEXIST else {
+            throw VMCtlError("cannot create '\(path)': \(String(cString: strerror(errno)))")
+        }
+    }
+}
+
+/// Guests' SSH host keys, pinned on first contact: one known_hosts file per VM, named by the VM's UUID, so
+/// a VM deleted and created again under its name (a new UUID, new host keys) is a new host, not an attack.
+public struct SSHHostKeys: Sendable {
+    public let directory: String
+
+    public init(directory: String = VMCtlPaths.stateDirectory + "/known_hosts") { self.directory = directory }
+
+    public func file(ofVM uuid: String) -> String { directory + "/" + uuid }
+
+    /// ssh options that check the guest's host key against the pinned one; on first contact ssh pins it.
+    /// The alias keys the entry to the VM, not to its address, which DHCP may hand to another VM later.
+    public func sshOptions(forVM uuid: String) throws -> [String] {
+        guard UUID(uuidString: uuid) != nil else { throw VMCtlError("invalid VM UUID '\(ResourceName.printable(uuid))'") }
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let path = file(ofVM: uuid)
+        var info = stat()
+        let pinned = stat(path, &info) == 0 && info.st_size > 0
+        return [
+            "-o", "UserKnownHostsFile=\(path)", "-o", "GlobalKnownHostsFile=/dev/null",
+            "-o", "HostKeyAlias=vmctl-\(uuid)", "-o", "CheckHostIP=no", "-o", "UpdateHostKeys=no", "-o", "HashKnownHosts=no",
+            "-o", "StrictHostKeyChecking=\(pinned ? "yes" : "accept-new")",
+        ]
+    }
+
+    /// Forgets a deleted VM's host key.
+    public func forget(vm uuid: String) throws {
+        guard UUID(uuidString: uuid) != nil else { return }
+        guard unlink(file(ofVM: uuid)) == 0 || errno == ENOENT else {
+            throw VMCtlError("cannot remove the pinned host key \(file(ofVM: uuid)): \(String(cString: strerror(errno)))")
+        }
     }
 }
 

@@ -24,7 +24,7 @@ public final class Session: @unchecked Sendable {
         self.isLocal = validated.isLocal
         // Guests' bridges live in libvirtd's network namespace; join it before any socket is opened so
         // address probes and ssh reach the guests, and never go out through this namespace's routes.
-        self.joinedNamespace = isLocal ? HostNamespace.joinLibvirtd() : nil
+        self.joinedNamespace = isLocal ? try HostNamespace.joinLibvirtd() : nil
         if isLocal { ManagementGroup.adopt() }
         do {
             connection = try Connection(uri: uri)
@@ -34,11 +34,16 @@ public final class Session: @unchecked Sendable {
     }
 
     private var kvmStatusCache: KVMStatus?
+    private let kvmStatusLock = NSLock()
+    /// Probed once, on first use; apply's worker threads ask at the same time, so the cache is read and
+    /// written under a lock (the first asker probes, the others wait for its answer).
     public var kvmStatus: KVMStatus {
-        if let kvmStatusCache { return kvmStatusCache }
-        let status = KVMStatus.probe(connection: connection, isLocal: isLocal)
-        kvmStatusCache = status
-        return status
+        kvmStatusLock.withLock {
+            if let kvmStatusCache { return kvmStatusCache }
+            let status = KVMStatus.probe(connection: connection, isLocal: isLocal)
+            kvmStatusCache = status
+            return status
+        }
     }
 }
 

@@ -176,9 +176,10 @@ public struct Storage {
         _ = poll(timeout: 10, interval: 0.2) { (try? pool.refresh()) != nil ? true : nil }
     }
 
-    func volumes(withPrefix prefix: String) throws -> [StorageVolume] {
+    /// Every volume in vmctl's pool; none when the pool was never made.
+    func allVolumes() throws -> [StorageVolume] {
         guard let pool = try existingPool(), try pool.isActive else { return [] }
-        return try pool.listAllVolumes().filter { $0.name.hasPrefix(prefix) }
+        return try libvirt("cannot list the volumes of pool '\(VMCtlNames.storagePool)'") { try pool.listAllVolumes() }
     }
 }
 

@@ -15,11 +15,11 @@ struct Apply: ParsableCommand {
 
     @OptionGroup var files: LabFiles
     @Option(help: "How many members to create or wait for at once.") var parallel = 4
-    @Option(help: ArgumentHelp("Seconds each member may take to become ready.", valueName: "seconds")) var timeout: Double = 180
+    @Option(help: ArgumentHelp("Seconds each member may take to become ready.", valueName: "seconds")) var timeout = "180"
 
     func validate() throws {
         guard (1...64).contains(parallel) else { throw ValidationError("--parallel takes 1 to 64") }
-        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+        guard try seconds(timeout, for: "--timeout") > 0 else { throw ValidationError("--timeout must be positive") }
     }
 
     func run() throws {
@@ -27,7 +27,7 @@ struct Apply: ParsableCommand {
         let sessions = try files.sessions(for: lab)
         let view = FleetProgressView()
         let result = try Fleet.apply(
-            lab, sessions: sessions, options: FleetApplyOptions(parallel: parallel, timeout: timeout), notice: Output.notice,
+            lab, sessions: sessions, options: FleetApplyOptions(parallel: parallel, timeout: try seconds(timeout, for: "--timeout")), notice: Output.notice,
             planned: { plan in
                 for line in FleetText.lines(plan, showUnchanged: false, multipleHosts: lab.uris.count > 1) { Output.line(line) }
                 Output.line(plan.summary)

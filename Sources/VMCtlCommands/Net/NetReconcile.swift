@@ -10,17 +10,17 @@ struct NetReconcile: ParsableCommand {
     @Flag(help: "Print nothing when nothing needed fixing.") var quiet = false
     @Option(help: ArgumentHelp("Keep running: check every SECONDS and put the table back if someone removed or changed it.",
                                valueName: "seconds"))
-    var watch: Double?
+    var watch: String?
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        if let watch, watch < 0.2 { throw ValidationError("--watch takes at least 0.2 seconds") }
+        if let watch, try seconds(watch, for: "--watch") < 0.2 { throw ValidationError("--watch takes at least 0.2 seconds") }
     }
 
     func run() throws {
         if let watch {
-            Firewall.watch(uri: try connection.resolvedURI(), interval: watch) { report in
+            Firewall.watch(uri: try connection.resolvedURI(), interval: try seconds(watch, for: "--watch").value) { report in
                 for warning in report.warnings { Output.notice("warning: \(warning)") }
                 for fix in report.fixes { Output.line("fixed: \(fix)") }
             }

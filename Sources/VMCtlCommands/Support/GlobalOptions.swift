@@ -33,6 +33,16 @@ struct OutputOptions: ParsableArguments {
     var json = false
 }
 
+/// A number of seconds given to `option`: read as text and checked by `Seconds`, so `inf`, `nan` and
+/// negative values get one error line naming the option (ArgumentParser's own `Double` accepts them all).
+func seconds(_ text: String, for option: String) throws -> Seconds {
+    do {
+        return try Seconds(parsing: text)
+    } catch let error as VMCtlError {
+        throw VMCtlError("\(option): \(error.description)")
+    }
+}
+
 /// Arguments naming an existing VM.
 struct VMName: ParsableArguments {
     @Argument(help: "The VM's name.")

@@ -1,12 +1,12 @@
 import Foundation
+import VMCtlCore
 
 /// Results go to stdout; notices and diagnostics to stderr, prefixed so they stand out in logs.
 enum Output {
     static func json<T: Encodable>(_ value: T) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        FileHandle.standardOutput.write(try encoder.encode(value))
-        FileHandle.standardOutput.write(Data("\n".utf8))
+        StandardOutput.write(try encoder.encode(value) + Data("\n".utf8))
     }
 
     /// One result line, flushed at once (a watcher's lines go to a log file as they happen).

@@ -130,8 +130,13 @@ final class HostLock {
         fd = open("\(directory)/\(name).lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw VMCtlError("cannot open lock \(directory)/\(name).lock: \(String(cString: strerror(errno)))") }
         while flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0 {
-            if errno == EWOULDBLOCK { close(fd); return nil }
-            guard errno == EINTR else { throw VMCtlError("cannot lock \(directory)/\(name).lock: \(String(cString: strerror(errno)))") }
+            let failure = errno
+            guard failure == EINTR else {
+                // No lock, so no HostLock to release it: the descriptor is closed here.
+                close(fd)
+                if failure == EWOULDBLOCK { return nil }
+                throw VMCtlError("cannot lock \(directory)/\(name).lock: \(String(cString: strerror(failure)))")
+            }
         }
     }
 

@@ -30,10 +30,10 @@ public struct FleetApplyResult: Sendable {
 public struct FleetApplyOptions: Sendable {
     /// Members created, changed or waited for at once.
     public var parallel: Int
-    /// Seconds each member may take to become ready.
-    public var timeout: Double
+    /// How long each member may take to become ready.
+    public var timeout: Seconds
 
-    public init(parallel: Int = 4, timeout: Double = 180) {
+    public init(parallel: Int = 4, timeout: Seconds = 180) {
         self.parallel = parallel
         self.timeout = timeout
     }
@@ -312,7 +312,7 @@ public final class FleetApplier: @unchecked Sendable {
         let subject = member.name
         do {
             let session = try session(member.uri)
-            if session.isLocal { _ = HostNamespace.joinLibvirtd() }
+            if session.isLocal { _ = try HostNamespace.joinLibvirtd() }
             var problems: [String] = []
             switch action.operation {
             case .create, .replace:
@@ -430,14 +430,11 @@ public struct FleetReadinessProbe {
 
     public init(session: Session) { self.session = session }
 
-    public func wait(_ member: FleetMember, timeout: Double) throws -> String {
+    public func wait(_ member: FleetMember, timeout: Seconds) throws -> String {
         let instances = Instances(session: session)
         let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: .milliseconds(Int64(timeout * 1000)))
-        func remaining() -> Double {
-            let left = (deadline - clock.now).components
-            return max(0.5, Double(left.seconds) + Double(left.attoseconds) / 1e18)
-        }
+        let deadline = clock.now.advanced(by: timeout.duration)
+        func remaining() -> Seconds { max(0.5, Seconds.until(deadline, on: clock)) }
         var address = try instances.address(of: member.name, wait: remaining())
         for check in member.readiness {
             switch check {
@@ -455,7 +452,7 @@ public struct FleetReadinessProbe {
                     return status
                 }
                 if answered == nil {
-                    throw VMCtlError("VM '\(member.name)' did not answer GET http://\(address):\(port)\(path) with 2xx/3xx within \(Int(timeout)) s")
+                    throw VMCtlError("VM '\(member.name)' did not answer GET http://\(address):\(port)\(path) with 2xx/3xx within \(timeout)")
                 }
             }
         }
