@@ -26,7 +26,15 @@ if [[ -f $PIDFILE ]]; then
     fi
   fi
 fi
-# setsid: the watcher outlives the shell (and make) that started it.
-setsid "$VMCTL" net reconcile --watch 2 --quiet </dev/null >>"$LOG" 2>&1 &
+# setsid: the watcher outlives the shell (and make) that started it. It keeps no descriptor of its
+# starter's beyond stdio: an inherited one (a lock taken with flock around `make build`) would be held
+# for the watcher's whole life.
+(
+  for fd in /proc/self/fd/*; do
+    fd=${fd##*/}
+    if [[ $fd -gt 2 ]]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+  done
+  exec setsid "$VMCTL" net reconcile --watch 2 --quiet </dev/null >>"$LOG" 2>&1
+) &
 echo $! >"$PIDFILE"
 echo "firewall-watch: started (pid $!, log $LOG)"
