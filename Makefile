@@ -28,11 +28,13 @@ demo: image
 
 # Everything: unit tests (test:///default, XML, specs) and integration tests on real QEMU guests.
 # The tests run inside libvirtd's network namespace, so they reach guests and nothing else.
-# The resilience suite restarts libvirtd, so it runs on its own after the others.
+# The resilience suite restarts libvirtd, and the host-state faults break vmctl's host-wide state on purpose:
+# each runs on its own after the others.
 test: image
 	$(SWIFT) build --build-tests
 	VMCTL_INTEGRATION=1 scripts/hostns $(SWIFT) test
 	VMCTL_INTEGRATION=1 VMCTL_RESILIENCE=1 scripts/hostns $(SWIFT) test --filter ResilienceTests
+	VMCTL_INTEGRATION=1 VMCTL_HOST_FAULTS=1 scripts/hostns $(SWIFT) test --filter HostStateFaultTests
 
 # Fast tests only, no daemon needed beyond libvirt's in-process test driver.
 unit: build
