@@ -373,8 +373,16 @@ final class FirewallLab: @unchecked Sendable {
         let process = try ChildProcess(["ip", "netns", "exec", ns, "socat", "-u", "UDP-RECV:\(port)", "OPEN:\(file),creat,append"],
                                        stdout: .discard, stderr: .discard)
         receivers.append(process)
-        Thread.sleep(forTimeInterval: 0.3)
+        // Ready once the socket is bound: a datagram sent before that would be lost and read as dropped.
+        var bound = false
+        for _ in 0..<100 where !bound {
+            let sockets = try ProcessRunner.capture("ip", ["netns", "exec", ns, "ss", "-H", "-uln", "sport = :\(port)"])
+            bound = !sockets.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+            if !bound { usleep(20_000) }
+        }
+        guard bound else { throw VMCtlError("socat did not bind udp port \(port) in \(ns)") }
         return {
+            // Nothing tells that a dropped datagram will never come: the allowed ones arrive well within this.
             Thread.sleep(forTimeInterval: 0.5)
             defer { unlink(file) }
             return try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").map(String.init)
