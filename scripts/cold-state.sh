@@ -26,6 +26,12 @@ if [[ -f /run/vmctl/firewall-watch.pid ]]; then
   fi
 fi
 
+# A daemon that is down still holds vmctl's definitions on disk, and its pool names a directory removed
+# below: start it (as the README's commands would) so they go through the API.
+if command -v virsh >/dev/null && ! timeout 10 virsh -c "$URI" version >/dev/null 2>&1; then
+  bash scripts/bootstrap-host.sh --quiet
+  say "started libvirtd to remove vmctl's objects from it"
+fi
 if command -v virsh >/dev/null && timeout 10 virsh -c "$URI" version >/dev/null 2>&1; then
   for dom in $(virsh_q list --all --name); do
     virsh_q dumpxml "$dom" 2>/dev/null | grep -qF "$NS_URI" || continue

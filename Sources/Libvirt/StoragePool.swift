@@ -28,7 +28,12 @@ public final class StoragePool: @unchecked Sendable {
 
     /// Prepares the pool's backing (for a directory pool: creates the directory).
     public func build() throws { try check(virStoragePoolBuild(raw, 0)) }
-    public func start() throws { try check(virStoragePoolCreate(raw, 0)) }
+    /// Starts the pool; `building` first creates what it stands on (a dir pool's directory, keeping one
+    /// that exists), so a pool whose directory was removed while it was stopped can start again.
+    public func start(building: Bool = false) throws {
+        let flags = building ? UInt32(VIR_STORAGE_POOL_CREATE_WITH_BUILD.rawValue) : 0
+        try check(virStoragePoolCreate(raw, flags))
+    }
     public func destroy() throws { try check(virStoragePoolDestroy(raw)) }
     public func undefine() throws { try check(virStoragePoolUndefine(raw)) }
     public func refresh() throws { try check(virStoragePoolRefresh(raw, 0)) }

@@ -34,7 +34,9 @@ public struct Storage {
             try? pool.setAutostart(true)
         }
         if try !pool.isActive {
-            try libvirt("cannot start storage pool '\(VMCtlNames.storagePool)'") { try pool.start() }
+            // Built as it starts: an inactive pool may have lost its directory (a host cleaned while
+            // libvirtd was down keeps the definition), and the build keeps a directory that is there.
+            try libvirt("cannot start storage pool '\(VMCtlNames.storagePool)'") { try pool.start(building: true) }
         }
         return pool
     }
