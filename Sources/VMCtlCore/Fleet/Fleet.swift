@@ -1,43 +1,5 @@
 import Foundation
 
-/// What `vmctl status` reports about one member of a lab.
-public struct FleetMemberStatus: Codable, Sendable, Equatable {
-    public let name: String
-    public let uri: String
-    /// `running`, `shut off`, … or `missing` (not created yet), or `foreign` (a VM of that name the lab does not own).
-    public let state: String
-    public let network: String
-    public let address: String?
-    public let forwards: [String]
-    public let floatingIP: String?
-    public let securityGroups: [String]
-    public let readiness: [String]
-    public let ready: Bool
-    /// Why it is not ready, when it is not.
-    public let problem: String?
-}
-
-/// Whether each non-domain object of the lab exists.
-public struct FleetObjectStatus: Codable, Sendable, Equatable {
-    public let kind: String
-    public let name: String
-    public let uri: String
-    public let present: Bool
-}
-
-public struct FleetStatus: Codable, Sendable, Equatable {
-    public let lab: String
-    public let members: [FleetMemberStatus]
-    public let objects: [FleetObjectStatus]
-    /// Objects of the lab on its hosts that its files no longer describe (the next apply deletes them).
-    public let leftOver: [String]
-}
-
-public struct FleetSnapshotResult: Sendable {
-    public let done: [String]
-    public let failures: [FleetFailure]
-}
-
 /// The lab-wide operations behind `vmctl plan/apply/destroy/status` and `snapshot --lab`.
 public enum Fleet {
     /// Opens one session per connection the lab uses.

@@ -1,0 +1,6 @@
+import Foundation
+import Libvirt
+
+public enum AcceleratorPreference: String, Codable, Sendable, CaseIterable {
+    case auto, kvm, tcg
+}

@@ -1,0 +1,43 @@
+import Foundation
+import Libvirt
+import LibvirtXML
+
+/// An exclusive lock shared by vmctl processes on this machine (flock on a file under /run).
+final class HostLock {
+    private let fd: Int32
+
+    /// Waits until the lock is free, then holds it.
+    static func acquire(_ name: String) throws -> HostLock {
+        guard let lock = try HostLock(name: name, wait: true) else { throw VMCtlError("cannot lock \(name)") }
+        return lock
+    }
+
+    /// Whether another process holds the lock now.
+    static func isHeld(_ name: String) -> Bool {
+        guard let lock = try? HostLock(name: name, wait: false) else { return true }
+        lock.release()
+        return false
+    }
+
+    /// nil when another process holds the lock and `wait` is false.
+    init?(name: String, wait: Bool) throws {
+        let directory = "/run/vmctl"
+        mkdir(directory, 0o755)
+        fd = open("\(directory)/\(name).lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw VMCtlError("cannot open lock \(directory)/\(name).lock: \(String(cString: strerror(errno)))") }
+        while flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0 {
+            let failure = errno
+            guard failure == EINTR else {
+                // No lock, so no HostLock to release it: the descriptor is closed here.
+                close(fd)
+                if failure == EWOULDBLOCK { return nil }
+                throw VMCtlError("cannot lock \(directory)/\(name).lock: \(String(cString: strerror(failure)))")
+            }
+        }
+    }
+
+    func release() {
+        flock(fd, LOCK_UN)
+        close(fd)
+    }
+}

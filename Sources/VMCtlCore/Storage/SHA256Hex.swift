@@ -1,0 +1,5 @@
+import Crypto
+
+enum SHA256Hex {
+    static func of(_ bytes: [UInt8]) -> String { SHA256.hash(data: bytes).hex }
+}

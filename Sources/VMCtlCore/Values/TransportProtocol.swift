@@ -1,0 +1,1 @@
+public enum TransportProtocol: String, Codable, Sendable, CaseIterable { case tcp, udp }
