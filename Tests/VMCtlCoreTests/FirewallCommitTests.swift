@@ -109,7 +109,7 @@ import Testing
 
     @Test func aBrokenRuleCostsOnlyThatRule() {
         var state = F.full
-        state.securityGroups[0].rules.append(.init(id: "from-gone", proto: .tcp, ports: 22...22, remote: .group("gone")))
+        state.securityGroups[0].rules.append(.init(id: "from-gone", proto: .tcp, ports: try! PortRange(22...22), remote: .group("gone")))
         let (kept, leftOut) = state.renderable()
         #expect(leftOut.map(\.object) == ["rule 'from-gone' of security group 'web'"])
         #expect(kept.securityGroups[0].rules == F.web.rules)
@@ -145,7 +145,7 @@ import Testing
             let id = SecurityGroups.nextRuleID(in: group)
             try ResourceName.validate(id, kind: "rule")
             #expect(!group.rules.contains { $0.id == id })
-            group.rules.append(.init(id: id, proto: .tcp, ports: UInt16(number)...UInt16(number), remote: nil))
+            group.rules.append(.init(id: id, proto: .tcp, ports: try PortRange(UInt16(number)...UInt16(number)), remote: nil))
         }
         var state = F.full
         state.securityGroups.append(group)
@@ -157,8 +157,8 @@ import Testing
     }
 
     @Test func aGroupNamedByAnotherGroupsRuleIsFound() {
-        let groups = [SecurityGroup(name: "db", rules: [.init(id: "db-1", proto: .tcp, ports: 5432...5432, remote: .group("app"))]),
-                      SecurityGroup(name: "app", rules: [.init(id: "app-1", proto: .tcp, ports: 80...80, remote: .group("app"))])]
+        let groups = [SecurityGroup(name: "db", rules: [.init(id: "db-1", proto: .tcp, ports: try! PortRange(5432...5432), remote: .group("app"))]),
+                      SecurityGroup(name: "app", rules: [.init(id: "app-1", proto: .tcp, ports: try! PortRange(80...80), remote: .group("app"))])]
         let found = SecurityGroups.reference(to: "app", in: groups)
         #expect(found?.0.name == "db")
         #expect(found?.1.id == "db-1")

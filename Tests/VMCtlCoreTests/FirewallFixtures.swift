@@ -10,8 +10,8 @@ enum FirewallFixtures {
     static let isolated = NetworkRules(name: "quiet", bridge: "vmctl2", subnet: net("10.79.0.0/24"), gateway: ip("10.79.0.1"), mode: .isolated)
 
     static let web = SecurityGroup(name: "web", rules: [
-        .init(id: "http", proto: .tcp, ports: 80...80, remote: nil),
-        .init(id: "alt", proto: .tcp, ports: 8000...8100, remote: .cidr(net("10.0.0.0/8"))),
+        .init(id: "http", proto: .tcp, ports: try! PortRange(80...80), remote: nil),
+        .init(id: "alt", proto: .tcp, ports: try! PortRange(8000...8100), remote: .cidr(net("10.0.0.0/8"))),
         .init(id: "ping", proto: .icmp, ports: nil, remote: .group("web")),
         .init(id: "dns", proto: .udp, ports: nil, remote: .cidr(net("0.0.0.0/0"))),
     ])

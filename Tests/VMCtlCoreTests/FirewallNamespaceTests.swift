@@ -90,7 +90,7 @@ struct FirewallNamespaceTests {
         let nat = NetworkRules(name: "fwnet", bridge: "fwbr0", subnet: F.net("10.99.0.0/24"), gateway: F.ip("10.99.0.1"), mode: .nat)
         let routed = NetworkRules(name: "fwlab", bridge: "fwbr1", subnet: F.net("10.98.0.0/24"), gateway: F.ip("10.98.0.1"), mode: .routed)
         let web = SecurityGroup(name: "web", rules: [
-            .init(id: "http", proto: .tcp, ports: 80...80, remote: nil),
+            .init(id: "http", proto: .tcp, ports: try! PortRange(80...80), remote: nil),
             .init(id: "ping", proto: .icmp, ports: nil, remote: nil),
         ])
         var state = FirewallState(
@@ -199,7 +199,7 @@ extension FirewallNamespaceTests {
 
         let nat = NetworkRules(name: "fwnet", bridge: "fwbr0", subnet: F.net("10.99.0.0/24"), gateway: F.ip("10.99.0.1"), mode: .nat)
         let isolated = NetworkRules(name: "fwiso", bridge: "fwbr2", subnet: F.net("10.97.0.0/24"), gateway: F.ip("10.97.0.1"), mode: .isolated)
-        let web = SecurityGroup(name: "web", rules: [.init(id: "http", proto: .tcp, ports: 80...80, remote: nil)])
+        let web = SecurityGroup(name: "web", rules: [.init(id: "http", proto: .tcp, ports: try! PortRange(80...80), remote: nil)])
         let forwards = [PortForward(name: "ssh", vm: "g1", proto: .tcp, hostAddress: nil, hostPort: 2222,
                                     guestAddress: F.ip("10.99.0.10"), guestPort: 22, network: "fwnet")]
         var state = FirewallState(

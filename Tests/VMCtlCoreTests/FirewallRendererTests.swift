@@ -445,7 +445,7 @@ import Testing
             $0.securityGroups[0].rules.append(.init(id: "x", proto: .tcp, ports: nil, remote: .group("ghosts")))
         }
         expectRefusal("icmp has no ports") {
-            $0.securityGroups[0].rules.append(.init(id: "x", proto: .icmp, ports: 1...2, remote: nil))
+            $0.securityGroups[0].rules.append(.init(id: "x", proto: .icmp, ports: try! PortRange(1...2), remote: nil))
         }
         expectRefusal("has two rules 'http'") { $0.securityGroups[0].rules.append($0.securityGroups[0].rules[0]) }
         expectRefusal("cannot join isolated network 'quiet'") { $0.routers.append(Router(name: "r2", networks: ["vmctl", "quiet"])) }

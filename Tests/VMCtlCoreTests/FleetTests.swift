@@ -425,7 +425,7 @@ struct FleetFixture {
         state.domains[Self.index("web-2", in: state)].running = false
         state.control.pools[0].allocations.removeAll { $0.vm == "web-2" }
         state.control.pools[0].allocations.append(.init(address: IPv4Address("198.51.100.199")!, vm: nil))
-        state.control.securityGroups[0].rules.append(.init(id: "fl-web-9", proto: .udp, ports: 53...53, remote: nil))
+        state.control.securityGroups[0].rules.append(.init(id: "fl-web-9", proto: .udp, ports: try! PortRange(53...53), remote: nil))
         let plan = try Self.plan(lab, state)
         let changes = Dictionary(uniqueKeysWithValues: plan.actions.filter { $0.operation != .unchanged }.map { ("\($0.kind.label) \($0.name)", $0.changes) })
         #expect(changes["domain db"] == ["forward tcp/2222 → 22"])

@@ -32,8 +32,8 @@ struct FirewallCommitTests {
         func removeAll() {
             _ = try? Harness.vmctl("delete", vm)
             for entry in (try? Harness.vmctl("fip", "list", "--json").decode([FloatingIPs.Entry].self)) ?? [] where entry.pool == pool {
-                _ = try? Harness.vmctl("fip", "disassociate", entry.address)
-                _ = try? Harness.vmctl("fip", "release", entry.address)
+                _ = try? Harness.vmctl("fip", "disassociate", entry.address.description)
+                _ = try? Harness.vmctl("fip", "release", entry.address.description)
             }
             _ = try? Harness.vmctl("fip", "pool", "delete", pool)
             _ = try? Harness.host("ip", "link", "del", dummy)
@@ -116,7 +116,7 @@ struct FirewallCommitTests {
 
             #expect(try Harness.vmctl("delete", vm).status == 0)
             #expect(try Harness.vmctl("create", vm).status == 0)
-            let entry = try Harness.vmctl("fip", "list", "--json").decode([FloatingIPs.Entry].self).first { $0.address == address }
+            let entry = try Harness.vmctl("fip", "list", "--json").decode([FloatingIPs.Entry].self).first { $0.address.description == address }
             #expect(entry != nil, "the address stays allocated to the project")
             #expect(entry?.vm == nil, "the new '\(vm)' is another VM: \(String(describing: entry))")
             #expect(try !Self.liveTable().contains(address))

@@ -10,7 +10,7 @@ struct FloatingIPAssociate: ParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() throws {
-        try FloatingIPs(session: connection.session()).associate(address, vm: vm.name)
+        try FloatingIPs(session: connection.session()).associate(try IPv4Address(parsing: address, what: "floating IP"), vm: vm.name)
         Output.line("\(address) now stands for \(vm.name)")
     }
 }

@@ -8,7 +8,7 @@ struct FloatingIPDisassociate: ParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() throws {
-        try FloatingIPs(session: connection.session()).disassociate(address)
+        try FloatingIPs(session: connection.session()).disassociate(try IPv4Address(parsing: address, what: "floating IP"))
         Output.line("\(address) disassociated")
     }
 }

@@ -10,6 +10,6 @@ struct FloatingIPList: ParsableCommand {
     func run() throws {
         let entries = try FloatingIPs(session: connection.session()).list()
         if output.json { return try Output.json(entries) }
-        Output.table(header: ["ADDRESS", "POOL", "VM"], rows: entries.map { [$0.address, $0.pool, $0.vm ?? "-"] })
+        Output.table(header: ["ADDRESS", "POOL", "VM"], rows: entries.map { [$0.address.description, $0.pool, $0.vm ?? "-"] })
     }
 }

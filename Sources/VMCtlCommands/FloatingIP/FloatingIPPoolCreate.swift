@@ -17,7 +17,7 @@ struct FloatingIPPoolCreate: ParsableCommand {
     }
 
     func run() throws {
-        let pool = try FloatingIPs(session: connection.session()).createPool(name: name, interface: interface, range: range)
+        let pool = try FloatingIPs(session: connection.session()).createPool(name: name, interface: interface, range: IPv4Range(parsing: range, what: "address range"))
         if output.json { return try Output.json(pool) }
         Output.line("created pool \(pool.name) (\(pool.range) on \(pool.interface))")
     }

@@ -8,7 +8,7 @@ struct FloatingIPRelease: ParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() throws {
-        try FloatingIPs(session: connection.session()).release(address)
+        try FloatingIPs(session: connection.session()).release(try IPv4Address(parsing: address, what: "floating IP"))
         Output.line("released \(address)")
     }
 }

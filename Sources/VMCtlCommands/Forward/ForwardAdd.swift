@@ -30,8 +30,8 @@ struct ForwardAdd: ParsableCommand {
             return parsed
         }
         guard let hostPort, let guestPort else { throw ValidationError("give --host-port and --guest-port (or --rule)") }
-        let host = try ForwardRule.port(String(hostPort), what: "host port")
-        let guest = try ForwardRule.port(String(guestPort), what: "guest port")
+        let host = try Port(parsing: String(hostPort), what: "host port").number
+        let guest = try Port(parsing: String(guestPort), what: "guest port").number
         var address: IPv4Address?
         if let hostIP {
             guard let parsed = IPv4Address(hostIP) else { throw VMCtlError("invalid --host-ip '\(hostIP)'") }

@@ -21,8 +21,10 @@ struct SecurityGroupRuleAdd: ParsableCommand {
     }
 
     func run() throws {
-        let rule = try SecurityGroups(session: connection.session()).addRule(
-            to: group, proto: proto, ports: port.map(String.init) ?? ports, remoteCIDR: remote, remoteGroup: remoteGroup)
+        let range = try (port.map(String.init) ?? ports).map(PortRange.init(parsing:))
+        let source: SecurityGroup.Remote? = try remoteGroup.map { .group($0) }
+            ?? remote.map { .cidr(try IPv4Subnet(networkCIDR: $0, what: "remote CIDR")) }
+        let rule = try SecurityGroups(session: connection.session()).addRule(to: group, proto: proto, ports: range, remote: source)
         if output.json { return try Output.json(rule) }
         Output.line("added rule \(rule.id) to \(group)")
     }

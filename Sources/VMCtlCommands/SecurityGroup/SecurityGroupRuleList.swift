@@ -12,7 +12,7 @@ struct SecurityGroupRuleList: ParsableCommand {
         let rules = try SecurityGroups(session: connection.session()).group(group).rules
         if output.json { return try Output.json(rules) }
         Output.table(header: ["ID", "PROTO", "PORTS", "FROM"], rows: rules.map { rule in
-            let ports = rule.ports.map { $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" } ?? "any"
+            let ports = rule.ports.map(\.description) ?? "any"
             let from: String
             switch rule.remote {
             case .cidr(let subnet): from = subnet.description

@@ -156,7 +156,7 @@ public final class FleetApplier: @unchecked Sendable {
         for action in actions where action.kind == .floatingIPPool && action.operation != .unchanged && action.operation != .delete {
             attempt(Self.label(action)) {
                 if let pool = action.pool, action.operation != .update {
-                    _ = try pools.createPool(name: pool.name, interface: pool.interface, range: pool.range.description, lab: lab.name)
+                    _ = try pools.createPool(name: pool.name, interface: pool.interface, range: pool.range, lab: lab.name)
                 } else {
                     try release(action.releaseAddresses, session: session)
                 }
@@ -172,15 +172,7 @@ public final class FleetApplier: @unchecked Sendable {
             attempt(Self.label(action)) {
                 for id in action.removeRules { try groups.removeRule(from: action.name, id: id) }
                 for rule in action.addRules {
-                    var remoteCIDR: String?
-                    var remoteGroup: String?
-                    switch rule.remote {
-                    case .cidr(let subnet)?: remoteCIDR = subnet.description
-                    case .group(let group)?: remoteGroup = group
-                    case nil: break
-                    }
-                    let ports = rule.ports.map { $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" }
-                    _ = try groups.addRule(to: action.name, proto: rule.proto, ports: ports, remoteCIDR: remoteCIDR, remoteGroup: remoteGroup)
+                    _ = try groups.addRule(to: action.name, proto: rule.proto, ports: rule.ports, remote: rule.remote)
                 }
                 emit(Self.label(action), .done, action.operation == .update ? "updated" : "created")
             }
@@ -237,10 +229,10 @@ public final class FleetApplier: @unchecked Sendable {
         let pools = FloatingIPs(session: session)
         let entries = try pools.list()
         for address in addresses {
-            guard let entry = entries.first(where: { $0.address == address.description }) else { continue }
-            if entry.vm != nil { try? pools.disassociate(address.description) }
-            if try pools.list().first(where: { $0.address == address.description })?.vm == nil {
-                try pools.release(address.description)
+            guard let entry = entries.first(where: { $0.address == address }) else { continue }
+            if entry.vm != nil { try? pools.disassociate(address) }
+            if try pools.list().first(where: { $0.address == address })?.vm == nil {
+                try pools.release(address)
             }
         }
     }
@@ -329,10 +321,10 @@ public final class FleetApplier: @unchecked Sendable {
                 let pools = FloatingIPs(session: session)
                 let address = try pools.allocate(pool: pool)
                 do {
-                    try pools.associate(address.description, vm: name)
+                    try pools.associate(address, vm: name)
                 } catch {
-                    if try pools.list().first(where: { $0.address == address.description })?.vm == nil {
-                        try? pools.release(address.description)
+                    if try pools.list().first(where: { $0.address == address })?.vm == nil {
+                        try? pools.release(address)
                     }
                     throw error
                 }

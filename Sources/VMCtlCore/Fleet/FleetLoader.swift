@@ -230,19 +230,20 @@ public enum FleetLoader {
             throw protoNode.error("invalid protocol '\(protoText)': use tcp, udp or icmp")
         }
         if fields["port"] != nil && fields["ports"] != nil { throw node.error("give port or ports, not both") }
-        var ports: ClosedRange<UInt16>?
+        var ports: PortRange?
         if let portNode = fields["port"] ?? fields["ports"] {
             let text = try portNode.rawScalar()
-            ports = try portNode.checked { try SecurityGroups.parsePorts(text, proto: proto) }
+            ports = try portNode.checked { () throws -> PortRange in
+                let range = try PortRange(parsing: text)
+                try proto.check(ports: range)
+                return range
+            }
         }
         if fields["remote"] != nil && fields["remote-group"] != nil { throw node.error("give remote or remote-group, not both") }
         var remote: SecurityGroup.Remote?
         if let remoteNode = fields["remote"] {
             let text = try remoteNode.string()
-            guard let subnet = IPv4Subnet(text), IPv4Address(String(text.split(separator: "/")[0])) == subnet.network else {
-                throw remoteNode.error("invalid remote CIDR '\(ResourceName.printable(text))': use e.g. 198.51.100.0/24")
-            }
-            remote = .cidr(subnet)
+            remote = .cidr(try remoteNode.checked { try IPv4Subnet(networkCIDR: text, what: "remote CIDR") })
         }
         if let groupNode = fields["remote-group"] { remote = .group(try groupNode.name(kind: "security group")) }
         return FleetRule(proto: proto, ports: ports, remote: remote)
@@ -328,9 +329,9 @@ public enum FleetLoader {
                 proto = value
             }
             let hostPortNode = try item.required("host-port")
-            let hostPort = try hostPortNode.checked { try ForwardRule.port(String(try hostPortNode.int()), what: "host port") }
+            let hostPort = try hostPortNode.checked { try Port(parsing: String(try hostPortNode.int()), what: "host port").number }
             let guestPortNode = try item.required("guest-port")
-            let guestPort = try guestPortNode.checked { try ForwardRule.port(String(try guestPortNode.int()), what: "guest port") }
+            let guestPort = try guestPortNode.checked { try Port(parsing: String(try guestPortNode.int()), what: "guest port").number }
             var hostAddress: IPv4Address?
             if let hostIPNode = item["host-ip"] {
                 let text = try hostIPNode.string()

@@ -16,14 +16,14 @@ public enum FleetReadiness: Sendable, Equatable, CustomStringConvertible {
         if lower == "ip" { self = .ip; return }
         if lower == "ssh" { self = .ssh; return }
         if lower.hasPrefix("tcp:") {
-            self = .tcp(try ForwardRule.port(String(text.dropFirst(4)), what: "readiness port"))
+            self = .tcp(try Port(parsing: String(text.dropFirst(4)), what: "readiness port").number)
             return
         }
         if lower.hasPrefix("http:") {
             let rest = text.dropFirst(5)
             let portText = rest.prefix { $0 != "/" }
             let path = rest.dropFirst(portText.count)
-            self = .http(try ForwardRule.port(String(portText), what: "readiness port"), try HTTPPath(path.isEmpty ? "/" : String(path)))
+            self = .http(try Port(parsing: String(portText), what: "readiness port").number, try HTTPPath(path.isEmpty ? "/" : String(path)))
             return
         }
         throw VMCtlError("invalid readiness check '\(ResourceName.printable(text))': use ip, ssh, tcp:PORT or http:PORT/PATH")

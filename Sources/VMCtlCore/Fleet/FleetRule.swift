@@ -4,10 +4,10 @@ import Foundation
 /// An ingress rule as a lab describes it; rules are compared by what they allow, not by id.
 public struct FleetRule: Sendable, Equatable, CustomStringConvertible {
     public var proto: SecurityGroup.RuleProtocol
-    public var ports: ClosedRange<UInt16>?
+    public var ports: PortRange?
     public var remote: SecurityGroup.Remote?
 
-    public init(proto: SecurityGroup.RuleProtocol, ports: ClosedRange<UInt16>?, remote: SecurityGroup.Remote?) {
+    public init(proto: SecurityGroup.RuleProtocol, ports: PortRange?, remote: SecurityGroup.Remote?) {
         self.proto = proto
         self.ports = ports
         self.remote = remote
@@ -19,7 +19,7 @@ public struct FleetRule: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         var text = proto.rawValue
-        if let ports { text += ports.lowerBound == ports.upperBound ? "/\(ports.lowerBound)" : "/\(ports.lowerBound)-\(ports.upperBound)" }
+        if let ports { text += "/\(ports)" }
         switch remote {
         case .cidr(let subnet)?: text += " from \(subnet)"
         case .group(let group)?: text += " from group \(group)"

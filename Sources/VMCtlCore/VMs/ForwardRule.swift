@@ -36,14 +36,8 @@ public struct ForwardRule: Codable, Sendable, Equatable {
             throw VMCtlError("invalid guest IP '\(ResourceName.printable(fields[4]))' in rule")
         }
         self.init(name: fields[0], proto: proto, hostAddress: hostAddress,
-                  hostPort: try Self.port(fields[3], what: "host port"), guestPort: try Self.port(fields[5], what: "guest port"))
-    }
-
-    public static func port(_ text: String, what: String) throws -> UInt16 {
-        guard let value = Int(text), (1...65535).contains(value) else {
-            throw VMCtlError("invalid \(what) '\(ResourceName.printable(text))': use 1-65535")
-        }
-        return UInt16(value)
+                  hostPort: try Port(parsing: fields[3], what: "host port").number,
+                  guestPort: try Port(parsing: fields[5], what: "guest port").number)
     }
 
     /// Whether two forwards would claim the same host socket.

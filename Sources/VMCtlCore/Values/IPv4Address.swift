@@ -17,6 +17,12 @@ public struct IPv4Address: Sendable, Hashable, CustomStringConvertible {
         self.value = value
     }
 
+    /// `what` names the address in the error ("floating IP", "host IP").
+    public init(parsing text: String, what: String) throws {
+        guard let address = IPv4Address(text) else { throw VMCtlError("invalid \(what) '\(ResourceName.printable(text))'") }
+        self = address
+    }
+
     public var description: String {
         [24, 16, 8, 0].map { String((value >> UInt32($0)) & 0xff) }.joined(separator: ".")
     }

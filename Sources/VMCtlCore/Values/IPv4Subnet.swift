@@ -10,6 +10,15 @@ public struct IPv4Subnet: Codable, Sendable, Hashable, CustomStringConvertible {
         self.init(address: address, prefix: prefix)
     }
 
+    /// A CIDR that names its network exactly (`198.51.100.0/24`, not `198.51.100.7/24`): where a user
+    /// names whom a rule admits, a host address with a prefix is more likely a mistake than a network.
+    public init(networkCIDR text: String, what: String) throws {
+        guard let subnet = IPv4Subnet(text), IPv4Address(String(text.split(separator: "/")[0])) == subnet.network else {
+            throw VMCtlError("invalid \(what) '\(ResourceName.printable(text))': use e.g. 198.51.100.0/24")
+        }
+        self = subnet
+    }
+
     public init(address: IPv4Address, prefix: Int) {
         self.prefix = prefix
         self.network = IPv4Address(value: address.value & Self.mask(prefix))

@@ -12,10 +12,9 @@ public struct FloatingIPs {
         self.firewall = Firewall(session: session)
     }
 
-    public func createPool(name: String, interface: String, range rangeText: String, lab: String? = nil) throws -> FloatingIPPool {
+    public func createPool(name: String, interface: String, range: IPv4Range, lab: String? = nil) throws -> FloatingIPPool {
         try ResourceName.validate(name, kind: "pool")
         try InterfaceName.validate(interface, kind: "interface")
-        let range = try IPv4Range(parsing: rangeText, what: "address range")
         try Self.checkPoolRange(range)
         if session.isLocal, if_nametoindex(interface) == 0 {
             throw VMCtlError("interface '\(interface)' does not exist on the libvirt host")
@@ -77,8 +76,7 @@ public struct FloatingIPs {
     }
 
     /// Makes `address` stand for `vm`: DNAT in, SNAT out, and the host answers ARP for it.
-    public func associate(_ addressText: String, vm: String) throws {
-        let address = try Self.parse(addressText)
+    public func associate(_ address: IPv4Address, vm: String) throws {
         try firewall.commit { change in
             let instanceID = try change.metadata(of: vm).instanceID
             guard change.state.guests.contains(where: { $0.vm == vm }) else {
@@ -95,8 +93,7 @@ public struct FloatingIPs {
         }
     }
 
-    public func disassociate(_ addressText: String) throws {
-        let address = try Self.parse(addressText)
+    public func disassociate(_ address: IPv4Address) throws {
         try firewall.commit { change in
             try Self.change(address, in: &change.control) { allocation, _ in
                 guard allocation.vm != nil else { throw VMCtlError("\(address) is not associated with a VM") }
@@ -106,8 +103,7 @@ public struct FloatingIPs {
         }
     }
 
-    public func release(_ addressText: String) throws {
-        let address = try Self.parse(addressText)
+    public func release(_ address: IPv4Address) throws {
         try firewall.commit { change in
             let state = change.control
             guard let poolIndex = state.pools.firstIndex(where: { $0.allocations.contains { $0.address == address } }) else {
@@ -121,15 +117,15 @@ public struct FloatingIPs {
     }
 
     public struct Entry: Codable, Sendable, Equatable {
-        public let address: String
+        public let address: IPv4Address
         public let pool: String
         public let vm: String?
     }
 
     public func list() throws -> [Entry] {
         try store.load().pools.flatMap { pool in
-            pool.allocations.map { Entry(address: $0.address.description, pool: pool.name, vm: $0.vm) }
-        }.sorted { (IPv4Address($0.address)?.value ?? 0) < (IPv4Address($1.address)?.value ?? 0) }
+            pool.allocations.map { Entry(address: $0.address, pool: pool.name, vm: $0.vm) }
+        }.sorted { $0.address.value < $1.address.value }
     }
 
     private static func change(_ address: IPv4Address, in state: inout ControlState,
@@ -141,10 +137,5 @@ public struct FloatingIPs {
             }
         }
         throw VMCtlError("\(address) is not allocated from any pool (vmctl fip allocate POOL first)")
-    }
-
-    static func parse(_ text: String) throws -> IPv4Address {
-        guard let address = IPv4Address(text) else { throw VMCtlError("invalid floating IP '\(ResourceName.printable(text))'") }
-        return address
     }
 }

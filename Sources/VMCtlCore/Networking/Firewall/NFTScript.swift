@@ -260,9 +260,7 @@ struct NFTScript {
         switch (rule.proto, rule.ports) {
         case (.icmp, _): parts.append("meta l4proto icmp")
         case (let proto, nil): parts.append("meta l4proto \(proto.rawValue)")
-        case (let proto, let ports?):
-            let range = ports.lowerBound == ports.upperBound ? "\(ports.lowerBound)" : "\(ports.lowerBound)-\(ports.upperBound)"
-            parts.append("\(proto.rawValue) dport \(range)")
+        case (let proto, let ports?): parts.append("\(proto.rawValue) dport \(ports)")
         }
         parts.append("accept comment \(quoted("rule \(rule.id)"))")
         return parts.joined(separator: " ")

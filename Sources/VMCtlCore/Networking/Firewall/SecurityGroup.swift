@@ -1,5 +1,12 @@
 public struct SecurityGroup: Codable, Sendable, Equatable {
-    public enum RuleProtocol: String, Codable, Sendable, CaseIterable { case tcp, udp, icmp }
+    public enum RuleProtocol: String, Codable, Sendable, CaseIterable {
+        case tcp, udp, icmp
+
+        /// icmp has no ports: a rule that gave some would let in something other than it says.
+        public func check(ports: PortRange?) throws {
+            if self == .icmp, ports != nil { throw VMCtlError("icmp rules take no ports") }
+        }
+    }
 
     public enum Remote: Codable, Sendable, Equatable {
         case cidr(IPv4Subnet)
@@ -11,11 +18,11 @@ public struct SecurityGroup: Codable, Sendable, Equatable {
         public var id: String
         public var proto: RuleProtocol
         /// nil: every port (always nil for icmp).
-        public var ports: ClosedRange<UInt16>?
+        public var ports: PortRange?
         /// nil: from anywhere.
         public var remote: Remote?
 
-        public init(id: String, proto: RuleProtocol, ports: ClosedRange<UInt16>?, remote: Remote?) {
+        public init(id: String, proto: RuleProtocol, ports: PortRange?, remote: Remote?) {
             self.id = id
             self.proto = proto
             self.ports = ports

@@ -58,26 +58,17 @@ public struct SecurityGroups {
         return nil
     }
 
-    /// Parses and adds an ingress rule; returns it with its id.
-    public func addRule(to name: String, proto: SecurityGroup.RuleProtocol, ports portText: String?,
-                        remoteCIDR: String?, remoteGroup: String?) throws -> SecurityGroup.Rule {
-        let ports = try Self.parsePorts(portText, proto: proto)
-        if remoteCIDR != nil && remoteGroup != nil { throw VMCtlError("give --remote or --remote-group, not both") }
-        var remote: SecurityGroup.Remote?
-        if let remoteCIDR {
-            guard let subnet = IPv4Subnet(remoteCIDR), IPv4Address(String(remoteCIDR.split(separator: "/")[0])) == subnet.network else {
-                throw VMCtlError("invalid remote CIDR '\(ResourceName.printable(remoteCIDR))': use e.g. 198.51.100.0/24")
-            }
-            remote = .cidr(subnet)
-        }
+    /// Adds an ingress rule; returns it with its id.
+    public func addRule(to name: String, proto: SecurityGroup.RuleProtocol, ports: PortRange?,
+                        remote: SecurityGroup.Remote?) throws -> SecurityGroup.Rule {
+        try proto.check(ports: ports)
         return try firewall.commit { change -> SecurityGroup.Rule in
             var groups = change.control.effectiveGroups
             guard let index = groups.firstIndex(where: { $0.name == name }) else {
                 throw VMCtlError.notFound("security group", name, known: groups.map(\.name))
             }
-            if let remoteGroup {
-                guard groups.contains(where: { $0.name == remoteGroup }) else { throw VMCtlError.notFound("security group", remoteGroup) }
-                remote = .group(remoteGroup)
+            if case .group(let remoteGroup)? = remote, !groups.contains(where: { $0.name == remoteGroup }) {
+                throw VMCtlError.notFound("security group", remoteGroup)
             }
             let id = Self.nextRuleID(in: groups[index])
             let rule = SecurityGroup.Rule(id: id, proto: proto, ports: ports, remote: remote)
@@ -134,17 +125,5 @@ public struct SecurityGroups {
             while stem.last == "-" { stem = stem.dropLast() }
             return String(stem) + suffix
         }.first { !used.contains($0) }!
-    }
-
-    /// `80`, `8000-8080`; icmp takes no ports.
-    static func parsePorts(_ text: String?, proto: SecurityGroup.RuleProtocol) throws -> ClosedRange<UInt16>? {
-        guard let text else { return nil }
-        guard proto != .icmp else { throw VMCtlError("icmp rules take no ports") }
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count) else { throw VMCtlError("invalid ports '\(ResourceName.printable(text))': use P or A-B") }
-        let low = try ForwardRule.port(String(parts[0]), what: "port")
-        let high = parts.count == 2 ? try ForwardRule.port(String(parts[1]), what: "port") : low
-        guard low <= high else { throw VMCtlError("invalid ports '\(text)': the range is reversed") }
-        return low...high
     }
 }
