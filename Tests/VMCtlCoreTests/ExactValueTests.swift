@@ -72,6 +72,23 @@ import Testing
         #expect(throws: VMCtlError.self) { try Seconds(negative) }
     }
 
+    /// Measured durations become whole milliseconds the same way everywhere: rounded down, never negative,
+    /// never past the longest, and every conversion (poll, socket timeouts, sleeps) is made from them.
+    @Test func measuredDurationsAreWholeMillisecondsInRange() throws {
+        #expect(Seconds(.milliseconds(1999) + .microseconds(999)).milliseconds == 1999)
+        #expect(Seconds(.seconds(-3)).milliseconds == 0)
+        #expect(Seconds(.seconds(Int64.max)) == Seconds.longest)
+        #expect(Seconds(.seconds(Int64.min)).milliseconds == 0)
+        let twoAndAHalf: Seconds = 2.5
+        #expect(twoAndAHalf.pollMilliseconds == 2500)
+        #expect(twoAndAHalf.timeval.tv_sec == 2 && twoAndAHalf.timeval.tv_usec == 500_000)
+        #expect(Seconds.longest.pollMilliseconds == Int32.max)
+        let clock = ContinuousClock()
+        let started = clock.now
+        (0.02 as Seconds).sleep()
+        #expect(clock.now - started >= .milliseconds(20))
+    }
+
     @Test func countsAreNotNegativeAndLeaveRoom() throws {
         #expect(try Count(20, of: "lines").value == 20)
         #expect(try Count(0, of: "lines").value == 0)

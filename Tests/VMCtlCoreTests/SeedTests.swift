@@ -82,10 +82,11 @@ import Testing
         for bad in ["10.77.0", "256.1.1.1", "a.b.c.d", "1.2.3.4.5", "", "1..2.3"] { #expect(IPv4Address(bad) == nil) }
     }
 
-    @Test func onlyDirectlyConnectedSubnetsCount() {
-        #expect(GuestReachability.isOnLink("127.0.0.2"))
+    @Test func onlyDirectlyConnectedSubnetsCount() throws {
+        #expect(GuestReachability.isOnLink(try #require(IPv4Address("127.0.0.2"))))
         // A documentation-range address is never on a local link here, so it is never probed.
-        #expect(!GuestReachability.isOnLink("203.0.113.7"))
-        #expect(!GuestReachability.answers("203.0.113.7"))
+        let faraway = try #require(IPv4Address("203.0.113.7"))
+        #expect(!GuestReachability.isOnLink(faraway))
+        #expect(!GuestReachability.answers(faraway))
     }
 }

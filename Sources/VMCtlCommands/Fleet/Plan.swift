@@ -27,7 +27,7 @@ struct Plan: ParsableCommand {
             let calls = observed.values.map(\.calls).reduce(0, +)
             let objects = observed.values.map { $0.domains.count + $0.networks.count }.reduce(0, +)
             Output.notice("plan: \(lab.members.count) members, \(objects) domains and networks read with \(calls) libvirt calls in "
-                          + "\(Self.milliseconds(clock.now - connected)) ms (\(Self.milliseconds(clock.now - start)) ms in all)")
+                          + "\(Seconds(clock.now - connected).milliseconds) ms (\(Seconds(clock.now - start).milliseconds) ms in all)")
         }
         if output.json {
             try Output.json(FleetText.json(plan))
@@ -36,9 +36,5 @@ struct Plan: ParsableCommand {
             Output.line(plan.summary)
         }
         if plan.pending > 0 { throw ExitCode(2) }
-    }
-
-    static func milliseconds(_ duration: Duration) -> Int {
-        Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
     }
 }

@@ -20,7 +20,7 @@ struct NetReconcile: ParsableCommand {
 
     func run() throws {
         if let watch {
-            Firewall.watch(uri: try connection.resolvedURI(), interval: try seconds(watch, for: "--watch").value) { report in
+            Firewall.watch(uri: try connection.resolvedURI(), interval: try seconds(watch, for: "--watch")) { report in
                 for warning in report.warnings { Output.notice("warning: \(warning)") }
                 for fix in report.fixes { Output.line("fixed: \(fix)") }
             }

@@ -18,7 +18,7 @@ struct IP: ParsableCommand {
 
     func run() throws {
         let address = try Instances(session: connection.session()).address(of: vm.name, wait: try wait.map { try seconds($0, for: "--wait") })
-        if output.json { return try Output.json(["name": vm.name, "address": address]) }
-        Output.line(address)
+        if output.json { return try Output.json(["name": vm.name, "address": address.description]) }
+        Output.line(address.description)
     }
 }

@@ -18,7 +18,7 @@ struct Info: ParsableCommand {
             ("Accelerator", details.accelerator), ("Image", details.image ?? "-"), ("Flavor", details.flavor ?? "-"),
             ("Instance ID", details.instanceID ?? "-"), ("Created", details.created ?? "-"),
             ("Network", details.network ?? "-"), ("MAC", details.mac ?? "-"),
-            ("Addresses", details.addresses.isEmpty ? "-" : details.addresses.joined(separator: ", ")),
+            ("Addresses", details.addresses.isEmpty ? "-" : details.addresses.map(\.description).joined(separator: ", ")),
             ("Serial log", details.serialLog ?? "-"),
         ] + details.disks.map { ("Disk \($0.target)", "\($0.volume) \($0.capacity) (\($0.allocation) used)\($0.readOnly ? " read-only" : "")") }
         Output.table(header: ["FIELD", "VALUE"], rows: rows.map { [$0.0, $0.1] })

@@ -70,7 +70,7 @@ public enum Fleet {
                 if !domain.running {
                     problem = "not running"
                 } else if let address = domain.address {
-                    problem = probe.check(member, address: address.description)
+                    problem = probe.check(member, address: address)
                 } else {
                     problem = "no pinned address"
                 }

@@ -354,7 +354,7 @@ public final class FleetApplier: @unchecked Sendable {
     // MARK: Readiness
 
     /// Waits until every readiness check of the member passes; returns its address.
-    func waitReady(_ member: FleetMember, session: Session) throws -> String {
+    func waitReady(_ member: FleetMember, session: Session) throws -> IPv4Address {
         try FleetReadinessProbe(session: session).wait(member, timeout: options.timeout)
     }
 }

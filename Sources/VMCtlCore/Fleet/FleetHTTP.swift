@@ -2,9 +2,9 @@ import Foundation
 
 /// A minimal HTTP/1.0 GET on the calling thread (which is in libvirtd's network namespace): the status code.
 enum FleetHTTP {
-    static func status(_ address: String, port: UInt16, path: HTTPPath, timeout: Double = 2) -> Int? {
+    static func status(_ address: IPv4Address, port: UInt16, path: HTTPPath, timeout: Seconds = 2) -> Int? {
         let connection = GuestReachability.connectOnLink(address, port: port) { fd in
-            var wait = timeval(tv_sec: Int(timeout), tv_usec: 0)
+            var wait = timeout.timeval
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
             setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
         }

@@ -8,7 +8,7 @@ public struct FleetReadinessProbe {
 
     public init(session: Session) { self.session = session }
 
-    public func wait(_ member: FleetMember, timeout: Seconds) throws -> String {
+    public func wait(_ member: FleetMember, timeout: Seconds) throws -> IPv4Address {
         let instances = Instances(session: session)
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout.duration)
@@ -38,7 +38,7 @@ public struct FleetReadinessProbe {
     }
 
     /// One quick check of everything, for status: nil when ready, else what is not.
-    public func check(_ member: FleetMember, address: String) -> String? {
+    public func check(_ member: FleetMember, address: IPv4Address) -> String? {
         guard GuestReachability.isOnLink(address) else { return nil }
         for check in member.readiness {
             switch check {

@@ -4,8 +4,7 @@ import Foundation
 public enum GuestReachability {
     /// True when `address` lies in the subnet of an interface of this network namespace (a guest bridge).
     /// Anything else would be sent along a route, towards hosts that are not ours: vmctl never does that.
-    public static func isOnLink(_ address: String) -> Bool {
-        guard let target = IPv4Address(address) else { return false }
+    public static func isOnLink(_ target: IPv4Address) -> Bool {
         var list: UnsafeMutablePointer<ifaddrs>?
         guard getifaddrs(&list) == 0, let first = list else { return false }
         defer { freeifaddrs(list) }
@@ -24,9 +23,9 @@ public enum GuestReachability {
     /// A TCP socket connecting to `port` of an on-link guest address (nil for any other address, so no
     /// packet is routed away): the socket, which the caller closes, and connect()'s result. `flags` are
     /// extra socket flags (SOCK_NONBLOCK); `configure` runs before connecting (timeouts).
-    static func connectOnLink(_ address: String, port: UInt16, flags: Int32 = 0,
+    static func connectOnLink(_ target: IPv4Address, port: UInt16, flags: Int32 = 0,
                               configure: (Int32) -> Void = { _ in }) -> (fd: Int32, result: Int32)? {
-        guard let target = IPv4Address(address), isOnLink(address) else { return nil }
+        guard isOnLink(target) else { return nil }
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | flags, 0)
         guard fd >= 0 else { return nil }
         configure(fd)
@@ -51,18 +50,18 @@ public enum GuestReachability {
 
     /// A guest answers when a TCP connection to `port` is accepted or actively refused: either way its
     /// network stack replied, which a DHCP lease alone does not prove.
-    public static func answers(_ address: String, port: UInt16 = 22, timeout: Double = 0.3) -> Bool {
+    public static func answers(_ address: IPv4Address, port: UInt16 = 22, timeout: Seconds = 0.3) -> Bool {
         probe(address, port: port, timeout: timeout) != .silent
     }
 
-    public static func probe(_ address: String, port: UInt16, timeout: Double = 0.3) -> Reply {
+    public static func probe(_ address: IPv4Address, port: UInt16, timeout: Seconds = 0.3) -> Reply {
         guard let (fd, started) = connectOnLink(address, port: port, flags: Int32(SOCK_NONBLOCK.rawValue)) else { return .silent }
         defer { close(fd) }
         if started == 0 { return .accepted }
         if errno == ECONNREFUSED { return .refused }
         guard errno == EINPROGRESS else { return .silent }
         var descriptor = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-        guard poll(&descriptor, 1, Int32(timeout * 1000)) == 1 else { return .silent }
+        guard poll(&descriptor, 1, timeout.pollMilliseconds) == 1 else { return .silent }
         var error: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)
         getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)

@@ -13,20 +13,14 @@ final class Rollback {
 }
 
 /// Polls until `body` returns a value or `timeout` passes, at `interval`; no fixed sleeps in callers.
-func poll<T>(timeout: Seconds, interval: Double = 0.1, _ body: () throws -> T?) rethrows -> T? {
+func poll<T>(timeout: Seconds, interval: Seconds = 0.1, _ body: () throws -> T?) rethrows -> T? {
     let clock = ContinuousClock()
     let deadline = clock.now.advanced(by: timeout.duration)
     while true {
         if let value = try body() { return value }
         if clock.now >= deadline { return nil }
-        usleepSeconds(max(min(interval, Seconds.until(deadline, on: clock).value), 0.005))
+        max(min(interval, Seconds.until(deadline, on: clock)), 0.005).sleep()
     }
-}
-
-func usleepSeconds(_ seconds: Double) {
-    var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
-    var remaining = timespec()
-    while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
 }
 
 #if canImport(Glibc)

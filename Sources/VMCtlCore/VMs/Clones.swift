@@ -134,7 +134,7 @@ public struct Clones {
         try libvirt("cannot flatten '\(name)'") { try domain.beginBlockPull(disk: "vda") }
         while let job = try libvirt("cannot follow flattening of '\(name)'", { try domain.blockJob(disk: "vda") }) {
             progress?.update(done: job.current, total: max(job.end, 1))
-            usleepSeconds(0.1)
+            (0.1 as Seconds).sleep()
         }
         progress?.finish()
         storage.refreshSoon(try storage.pool())

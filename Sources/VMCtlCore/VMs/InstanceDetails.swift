@@ -17,7 +17,7 @@ public struct InstanceDetails: Codable, Sendable, Equatable {
     public let created: String?
     public let network: String?
     public let mac: String?
-    public let addresses: [String]
+    public let addresses: [IPv4Address]
     public let disks: [Disk]
     public let serialLog: String?
 

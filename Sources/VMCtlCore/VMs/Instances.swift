@@ -401,18 +401,18 @@ public struct Instances {
     }
 
     /// The guest's IPv4 addresses: from DHCP leases first, then from the host's ARP table.
-    func addresses(of domain: Domain, document: DomainDocument) throws -> [String] {
-        let fromLeases = try leases(of: document).map(\.lease.address)
+    func addresses(of domain: Domain, document: DomainDocument) throws -> [IPv4Address] {
+        let fromLeases = try leases(of: document).compactMap { IPv4Address($0.lease.address) }
         if !fromLeases.isEmpty { return fromLeases }
         let macs = Set(document.interfaces.compactMap(\.mac))
         let fromARP = (try? domain.interfaceAddresses(source: .arp)) ?? []
-        return fromARP.filter { $0.mac.map(macs.contains) ?? false }.flatMap(\.addresses).filter { IPv4Address($0) != nil }
+        return fromARP.filter { $0.mac.map(macs.contains) ?? false }.flatMap(\.addresses).compactMap(IPv4Address.init)
     }
 
     /// The VM's address; with a timeout, waits until the guest itself answers on it (not just until a lease
     /// exists), when the guest network is reachable from here. With `listeningOn`, waits until that TCP port
     /// accepts connections (for ssh: the guest's SSH server is up, not only its network stack).
-    public func address(of name: String, wait timeout: Seconds?, listeningOn port: UInt16? = nil) throws -> String {
+    public func address(of name: String, wait timeout: Seconds?, listeningOn port: UInt16? = nil) throws -> IPv4Address {
         let domain = try domain(named: name)
         let document = try document(of: domain)
         guard let timeout else {
@@ -422,7 +422,7 @@ public struct Instances {
             }
             return address
         }
-        let found = try poll(timeout: timeout, interval: 0.1) { () -> String? in
+        let found = try poll(timeout: timeout, interval: 0.1) { () -> IPv4Address? in
             guard try domain.isActive else { throw VMCtlError("VM '\(name)' is not running") }
             guard let address = try addresses(of: domain, document: document).first else { return nil }
             if !GuestReachability.isOnLink(address) { return address }
@@ -439,7 +439,7 @@ public struct Instances {
     /// Releases leases at dnsmasq so a deleted VM's address is free at once, instead of after the lease time.
     /// Only possible where the guest bridge is local; remote leases simply expire.
     private func releaseLeases(_ leases: [(network: String, lease: DHCPLease)]) {
-        for (_, lease) in leases where GuestReachability.isOnLink(lease.address) {
+        for (_, lease) in leases where IPv4Address(lease.address).map(GuestReachability.isOnLink) ?? false {
             _ = try? ProcessRunner.capture("dhcp_release", [lease.interface, lease.address, lease.mac])
         }
     }

@@ -28,7 +28,7 @@ public struct Firewall {
     /// Keeps the table in place against others: every `interval` seconds, if the live table is gone or is
     /// not the one last applied (someone flushed or edited it), reconciles and hands the report over.
     /// A lost connection (libvirtd restarted) is opened again at the next tick.
-    public static func watch(uri: String, interval: Double, report: (FirewallReport) -> Void) -> Never {
+    public static func watch(uri: String, interval: Seconds, report: (FirewallReport) -> Void) -> Never {
         let clock = ContinuousClock()
         var session: Session?
         var lastApplied: String?
@@ -56,7 +56,7 @@ public struct Firewall {
                                           addressesRemoved: [], sysctlsSet: []))
                 }
             }
-            usleepSeconds(interval)
+            interval.sleep()
         }
     }
 }
