@@ -86,9 +86,9 @@ func importArchive(_ archive: [UInt8]) throws -> (ExportManifest, [UInt8]) {
         ("image", "\"../etc\"", "invalid image name"),
         ("network", "\"a b\"", "invalid network name"),
         ("memory", "\"abc\"", "invalid size 'abc'"),
-        ("memory", "\"1M\"", "memory 1M is less than 64M"),
-        ("cpus", "0", "cpus 0 is not 1 to"),
-        ("disk", "\"1M\"", "disk 1M is less than 16M"),
+        ("memory", "\"1M\"", "memory 1M: use 64M to 16T"),
+        ("cpus", "0", "cpus 0: use 1 to 64"),
+        ("disk", "\"1M\"", "disk 1M: use 16M to 1024T"),
     ])
     func hostileFieldsAreRefusedWithOneLine(field: String, value: String, message: String) throws {
         var object = try #require(try JSONSerialization.jsonObject(with: Data(ExportManifest.sample().encoded())) as? [String: Any])

@@ -268,18 +268,19 @@ public enum FleetLoader {
         }
         let cpus = try fields["cpus"].map { node in
             let value = try node.int()
-            guard (1...InstanceSpec.maximumCPUs).contains(value) else { throw node.error("invalid cpus \(value): use 1 to \(InstanceSpec.maximumCPUs)") }
+            try node.checked { try VMSizeLimits.check(cpus: value) }
             return value
         }
-        // Upper bounds keep later arithmetic (hot-plug headroom doubles memory) far from overflow.
-        func size(_ key: String, minimum: ByteSize, maximum: ByteSize) throws -> ByteSize? {
+        func size(_ key: String, _ check: @escaping (ByteSize) throws -> Void) throws -> ByteSize? {
             guard let node = fields[key] else { return nil }
-            let value = try node.checked { try ByteSize(parsing: try node.rawScalar()) }
-            guard value >= minimum, value <= maximum else { throw node.error("invalid \(key) \(value): use \(minimum) to \(maximum)") }
-            return value
+            return try node.checked {
+                let value = try ByteSize(parsing: try node.rawScalar())
+                try check(value)
+                return value
+            }
         }
-        let memory = try size("memory", minimum: .mebibytes(64), maximum: ByteSize(bytes: 16 << 40))
-        let disk = try size("disk", minimum: .mebibytes(16), maximum: ByteSize(bytes: 1 << 50))
+        let memory = try size("memory", { try VMSizeLimits.check(memory: $0) })
+        let disk = try size("disk", { try VMSizeLimits.check(disk: $0) })
         var accel = AcceleratorPreference.auto
         if let node = fields["accel"] {
             let text = try node.string()

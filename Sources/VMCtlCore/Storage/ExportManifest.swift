@@ -90,11 +90,13 @@ public struct ExportManifest: Codable, Sendable, Equatable {
         try ResourceName.validate(vm.image, kind: "image")
         try ResourceName.validate(vm.network, kind: "network")
         if let flavor = vm.flavor { try ResourceName.validate(flavor, kind: "flavor") }
-        guard (1...InstanceSpec.maximumCPUs).contains(vm.cpus) else {
-            throw VMCtlError("invalid export: cpus \(vm.cpus) is not 1 to \(InstanceSpec.maximumCPUs)")
+        do {
+            try VMSizeLimits.check(cpus: vm.cpus)
+            try VMSizeLimits.check(memory: vm.memory)
+            try VMSizeLimits.check(disk: vm.disk)
+        } catch let error as VMCtlError {
+            throw VMCtlError("invalid export: \(error.description.dropFirst("invalid ".count))")
         }
-        guard vm.memory >= .mebibytes(64) else { throw VMCtlError("invalid export: memory \(vm.memory) is less than 64M") }
-        guard vm.disk >= .mebibytes(16) else { throw VMCtlError("invalid export: disk \(vm.disk) is less than 16M") }
         guard disks.count == 1, let root = rootDisk else {
             throw VMCtlError("invalid export: expected exactly one disk, the root disk (found \(disks.count))")
         }

@@ -4,7 +4,6 @@ public struct InstanceSpec: Codable, Sendable, Equatable {
     public static let defaultImage = "tiny"
     public static let defaultMemory = ByteSize.mebibytes(512)
     public static let defaultDisk = ByteSize.gibibytes(2)
-    public static let maximumCPUs = 64
 
     public var version: Int
     public var name: String
@@ -52,13 +51,9 @@ public struct InstanceSpec: Codable, Sendable, Equatable {
         try ResourceName.validate(name, kind: "VM")
         try ResourceName.validate(image, kind: "image")
         try ResourceName.validate(network, kind: "network")
-        guard (1...Self.maximumCPUs).contains(cpus) else {
-            throw VMCtlError("invalid cpus \(cpus): use 1 to \(Self.maximumCPUs)")
-        }
-        guard memory >= .mebibytes(64) else {
-            throw VMCtlError("invalid memory \(memory): a VM needs at least 64M")
-        }
-        guard disk >= .mebibytes(16) else { throw VMCtlError("invalid disk \(disk): use at least 16M") }
+        try VMSizeLimits.check(cpus: cpus)
+        try VMSizeLimits.check(memory: memory)
+        try VMSizeLimits.check(disk: disk)
         for key in sshAuthorizedKeys where !SSHKey.looksLikePublicKey(key) {
             throw VMCtlError("invalid SSH public key '\(key.prefix(40))': expected 'TYPE BASE64 [comment]' on one line")
         }
@@ -69,5 +64,5 @@ public struct InstanceSpec: Codable, Sendable, Equatable {
         ByteSize(bytes: max(memory.bytes, min(memory.bytes * 2, memory.bytes + (4 << 30))))
     }
 
-    public var maximumCPUs: Int { max(cpus, min(Self.maximumCPUs, max(4, cpus * 2))) }
+    public var maximumCPUs: Int { max(cpus, min(VMSizeLimits.cpus.upperBound, max(4, cpus * 2))) }
 }

@@ -15,14 +15,12 @@ public enum ResizePlan {
         }
         var changes: [ResizeChange] = []
         if let cpus, cpus != state.cpus {
-            guard (1...InstanceSpec.maximumCPUs).contains(cpus) else {
-                throw VMCtlError("invalid cpus \(cpus): use 1 to \(InstanceSpec.maximumCPUs)")
-            }
+            try VMSizeLimits.check(cpus: cpus)
             changes.append(ResizeChange(resource: "cpus", from: String(state.cpus), to: String(cpus), value: UInt64(cpus),
                                         effect: effect(running: state.isRunning, withinCeiling: cpus <= state.maxCPUs)))
         }
         if let memory, memory != state.memory {
-            guard memory >= .mebibytes(64) else { throw VMCtlError("invalid memory \(memory): a VM needs at least 64M") }
+            try VMSizeLimits.check(memory: memory)
             changes.append(ResizeChange("memory", from: state.memory, to: memory,
                                         effect: effect(running: state.isRunning, withinCeiling: memory <= state.maxMemory)))
         }
@@ -30,6 +28,7 @@ public enum ResizePlan {
             guard disk > state.disk else {
                 throw VMCtlError("cannot shrink the disk from \(state.disk) to \(disk): shrinking would cut off the guest's data")
             }
+            try VMSizeLimits.check(disk: disk)
             changes.append(ResizeChange("disk", from: state.disk, to: disk,
                                         effect: state.isRunning ? .live : .offline))
         }
