@@ -453,6 +453,8 @@ le32() {
 # mbr_entry BOOTFLAG TYPE START SECTORS: one 16-byte partition entry.
 mbr_entry() {
   local flag="$1" type="$2" start="$3" sectors="$4"
+  # The format is the \xNN escapes built here and by chs/le32: it is meant as one.
+  # shellcheck disable=SC2059
   printf "$(printf '\\x%02x' "$flag")$(chs "$start")$(printf '\\x%02x' "$type")$(chs $((start + sectors - 1)))$(le32 "$start")$(le32 "$sectors")"
 }
 

@@ -1,4 +1,5 @@
 # Shared shell functions of the tiny guest (sourced by /etc/init.d/rcS).
+# shellcheck shell=sh
 
 log() { echo "vmctl-tiny: $*" >/dev/console; }
 
@@ -36,6 +37,7 @@ fs_label() {
 find_seed_device() {
   for d in /dev/vd[b-z] /dev/vd[b-z]1 /dev/sr[0-9] /dev/sd[a-z] /dev/sd[a-z]1; do
     [ -b "$d" ] || continue
+    # shellcheck disable=SC2046 # "TYPE LABEL" split into $1 and $2
     set -- $(fs_label "$d")
     case "$2" in
       cidata|CIDATA) echo "$d"; return 0 ;;
@@ -46,6 +48,7 @@ find_seed_device() {
 
 # mount_seed DEV: mount it read-only on /run/seed, echo the mount point.
 mount_seed() {
+  # shellcheck disable=SC2046 # "TYPE LABEL" split into $2 and $3
   set -- "$1" $(fs_label "$1")
   mkdir -p /run/seed
   mount -t "$2" -o ro "$1" /run/seed 2>/dev/null || return 1
@@ -59,6 +62,8 @@ seed_file() {
   want=$(echo "$2" | cut -c1-4)     # meta / user
   for f in "$1"/*; do
     [ -f "$f" ] || continue
+    # Seed file names are ASCII: plain byte ranges are what is meant.
+    # shellcheck disable=SC2018,SC2019
     n=$(basename "$f" | tr 'A-Z' 'a-z' | sed 's/;[0-9]*$//; s/\.$//')
     case "$n" in
       "$want"[-_]dat|"$want"[-_]data) echo "$f"; return 0 ;;
@@ -111,6 +116,8 @@ grow_partition2() {
   [ "$want" -gt "$size" ] || return 0
   log "growing /dev/vda2 from $((size / 2048)) MiB to $((want / 2048)) MiB"
   printf '\376\377\377' | dd of=/dev/vda bs=1 seek=467 count=3 conv=notrunc 2>/dev/null
+  # The format is le32's own octal escapes (digits only): it is meant as one.
+  # shellcheck disable=SC2059
   printf "$(le32 "$want")" | dd of=/dev/vda bs=1 seek=474 count=4 conv=notrunc 2>/dev/null
   sync
   blockdev --rereadpt /dev/vda || partprobe /dev/vda
