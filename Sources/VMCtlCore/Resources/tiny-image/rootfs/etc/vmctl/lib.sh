@@ -90,11 +90,12 @@ parse_seed() {
   hn=$(cat "$out/user.hostname" 2>/dev/null)
   [ -n "$hn" ] || hn=$(cat "$out/meta.local-hostname" 2>/dev/null)
   # Hostnames: letters, digits, '-' and '.'; anything else is dropped.
-  hn=$(echo "$hn" | tr -cd 'A-Za-z0-9.-' | cut -c1-63)
+  # printf, not echo: echo would take a value such as "-n" for an option.
+  hn=$(printf '%s\n' "$hn" | tr -cd 'A-Za-z0-9.-' | cut -c1-63)
   [ -n "$hn" ] || hn=tiny
   [ -n "$iid" ] || iid=none
-  echo "$hn" >"$out/hostname"
-  echo "$iid" >"$out/instance-id"
+  printf '%s\n' "$hn" >"$out/hostname"
+  printf '%s\n' "$iid" >"$out/instance-id"
 }
 
 # le32 N: four little-endian bytes of N, as printf octal escapes.

@@ -40,10 +40,12 @@ mode == "user" && NR == 1 && $0 !~ /^#cloud-config/ { warn("not #cloud-config, i
 
 # A list item of the current top-level key.
 mode == "user" && (/^[ \t]*-[ \t]/ || /^[ \t]*-$/) {
-  item = $0; sub(/^[ \t]*-/, "", item); item = unquote(item)
+  item = $0; sub(/^[ \t]*-[ \t]*/, "", item)
   if (key != "runcmd" && key != "ssh_authorized_keys") next
-  if (item == "") next
+  # Before unquoting: a quoted item may well start with these ('[ -f x ] && y').
   if (item ~ /^[|>]/ || item ~ /^\[/) { warn(key ": block scalars and lists as items are not supported, ignored"); next }
+  item = unquote(item)
+  if (item == "") next
   if (key == "ssh_authorized_keys") print item > (out "/authorized_keys")
   else print item > (out "/runcmd.sh")
   next
