@@ -56,7 +56,8 @@ readonly STATE_DIR=/run/vmctl-bootstrap
 readonly NETNS_ETC=/etc/netns/$HOST_NS
 
 # Debian packages the project needs.  iputils-ping is not strictly a vmctl
-# dependency, but the bootstrap check and the test scripts use `ping`.
+# dependency, but the bootstrap check and the test scripts use `ping`; the
+# unit tests lint the shell scripts and the tiny guest's files with `shellcheck`.
 readonly PACKAGES=(
   libvirt-daemon-system libvirt-clients libvirt-dev
   qemu-system-x86 qemu-utils
@@ -65,6 +66,7 @@ readonly PACKAGES=(
   busybox-static syslinux syslinux-common mtools dosfstools
   dropbear-bin genisoimage cpio util-linux kmod
   hyperfine socat
+  shellcheck
 )
 
 # A clean, fixed environment for the daemons we launch, so the caller's
@@ -261,7 +263,7 @@ ensure_ns() {
   if ! ns_exists "$ns"; then
     # A leftover file without a mounted namespace would make `ip netns add`
     # fail; remove it first.
-    [[ -e /run/netns/$ns ]] && ip netns delete "$ns" 2>/dev/null || true
+    if [[ -e /run/netns/$ns ]]; then ip netns delete "$ns" 2>/dev/null || true; fi
     ip netns add "$ns"
     did "created network namespace $ns"
   fi
@@ -405,7 +407,7 @@ stop_stray_libvirtd() {
   # Running guests would be orphaned (their taps live in the wrong
   # namespace); killing someone's VMs is not a bootstrap's call.
   [[ -z $doms ]] ||
-    die "libvirtd pid $pid runs outside $HOST_NS and still has running domains: $(echo $doms). Shut them down (virsh destroy NAME) and rerun."
+    die "libvirtd pid $pid runs outside $HOST_NS and still has running domains: ${doms//$'\n'/ }. Shut them down (virsh destroy NAME) and rerun."
   warn "libvirtd pid $pid is not running in $HOST_NS; restarting it there"
   # Its active networks have bridges, dnsmasq and firewall rules in the
   # wrong namespace; destroy them so nothing is left behind there.  Their
@@ -454,7 +456,6 @@ ensure_libvirtd() {
 # libvirt network hook: vmctl's firewall comes back when a network starts
 # ---------------------------------------------------------------------------
 readonly HOOK=/etc/libvirt/hooks/network
-readonly VMCTL_LINK=/usr/local/bin/vmctl
 
 # vmctl keeps its rules in its own nftables table. When libvirt starts a
 # network (autostart after a reboot, net-start after net-destroy), the hook

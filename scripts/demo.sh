@@ -36,5 +36,7 @@ step vmctl ssh "$name" -- 'hostname; uname -r; df -h /data'
 step vmctl list
 "$vmctl" list
 
+# The backquotes are literal: they mark the commands in the message.
+# shellcheck disable=SC2016
 printf '\nThe VM keeps running: try `%s console %s`, `%s ssh %s`, then `%s delete %s`.\n' \
   "$vmctl" "$name" "$vmctl" "$name" "$vmctl" "$name"

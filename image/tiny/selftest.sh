@@ -207,6 +207,7 @@ main() {
   [[ "$data_mb" -gt 1500 ]] || die "/data is only ${data_mb} MiB: partition 2 was not grown"
   pass "/data grown to ${data_mb} MiB"
 
+  # shellcheck disable=SC2016 # expanded by the guest's shell, not here
   guest_ssh 'ip=$(cat /run/vmctl/ip); ping -c 1 -W 2 "$ip"' >/dev/null || die "guest does not answer ping on its own address"
   pass "guest answers ping"
 

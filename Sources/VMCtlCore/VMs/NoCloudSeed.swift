@@ -39,17 +39,21 @@ public struct NoCloudSeed: Sendable, Equatable {
         ], timestamp: timestamp)
     }
 
-    /// YAML single-quoted scalar: the only escape is a doubled quote. Line breaks are replaced because a
-    /// folded line break would change the value; specs reject them before this point.
+    /// YAML single-quoted scalar: the only escape is a doubled quote. Line breaks (CR and LF) become spaces
+    /// because a folded line break would change the value and the tiny guest reads the seed line by line;
+    /// specs reject them before this point. Works on Unicode scalars, not Characters: a quote followed by a
+    /// combining mark is one Character that is not "'", and left undoubled it would end the scalar early.
     static func quoted(_ value: String) -> String {
-        "'" + value.replacingAll("'", with: "''").replacingAll("\n", with: " ") + "'"
-    }
-}
-
-extension String {
-    func replacingAll(_ target: Character, with replacement: String) -> String {
-        var out = ""
-        for character in self { if character == target { out += replacement } else { out.append(character) } }
-        return out
+        var scalars = String.UnicodeScalarView()
+        scalars.append("'")
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "'": scalars.append(contentsOf: "''".unicodeScalars)
+            case "\n", "\r": scalars.append(" ")
+            default: scalars.append(scalar)
+            }
+        }
+        scalars.append("'")
+        return String(scalars)
     }
 }
