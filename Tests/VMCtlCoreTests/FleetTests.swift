@@ -386,13 +386,13 @@ struct FleetFixture {
         #expect(changed.first?.name == "db")
         #expect(changed.first?.operation == .update)
         #expect(changed.first?.changes == ["memory 384M → 512M (live)"])
-        #expect(changed.first?.update.resize == ResizeRequest(memory: .mebibytes(512)))
-        #expect(changed.first?.update.restart == false)
+        #expect(changed.first?.domainUpdate?.resize == ResizeRequest(memory: .mebibytes(512)))
+        #expect(changed.first?.domainUpdate?.restart == false)
 
         state.domains[db].maxMemory = .mebibytes(384)
         let beyond = try Self.plan(lab, state).actions.first { $0.name == "db" }
         #expect(beyond?.changes == ["memory 384M → 512M (restart)"])
-        #expect(beyond?.update.restart == true)
+        #expect(beyond?.domainUpdate?.restart == true)
     }
 
     @Test func changedUserDataOrAddressReplaces() throws {
@@ -414,7 +414,7 @@ struct FleetFixture {
         #expect(changed.map(\.name) == ["web-1"])
         #expect(changed.first?.operation == .update)
         #expect(changed.first?.changes == ["reserve an address on fl-demo"])
-        #expect(changed.first?.update.reserveAddress == true)
+        #expect(changed.first?.domainUpdate?.reserveAddress == true)
     }
 
     @Test func networkingDifferencesAreUpdatesInPlace() throws {
@@ -504,7 +504,7 @@ struct FleetFixture {
         #expect(actions.map { "\($0.kind.label) \($0.name)" } == [
             "domain db", "domain web-1", "domain web-2", "router fl-rt", "security-group fl-web", "fip-pool fl-ext", "network fl-demo",
         ])
-        #expect(actions.first { $0.name == "web-1" }?.update.releaseFloatingIP == IPv4Address("198.51.100.190"))
+        #expect(actions.first { $0.name == "web-1" }?.releasing == [IPv4Address("198.51.100.190")!])
     }
 
     @Test func metadataCarriesOwnership() throws {
@@ -521,5 +521,13 @@ struct FleetFixture {
         // Records written before labs existed read as no lab.
         let old = try JSONDecoder().decode(Router.self, from: Data(#"{"name":"r","networks":[]}"#.utf8))
         #expect(old.lab == nil)
+    }
+}
+
+extension FleetAction {
+    /// What apply changes on the member's VM in place (nil for other kinds of action).
+    var domainUpdate: FleetDomainUpdate? {
+        if case .domain(_, let update) = subject { return update }
+        return nil
     }
 }

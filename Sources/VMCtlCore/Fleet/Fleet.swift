@@ -129,16 +129,14 @@ public enum Fleet {
         let lock = try FleetLock.acquire(lab: lab.name, notice: notice)
         defer { lock.release() }
         let observed = try observe(lab, sessions: sessions)
-        var actions: [FleetAction] = []
+        var vms: [(name: String, uri: String)] = []
         for uri in lab.uris {
-            for domain in observed[uri]!.domains where domain.lab?.name == lab.name {
-                actions.append(FleetAction(kind: .domain, name: domain.name, uri: uri, operation: .unchanged))
-            }
+            for domain in observed[uri]!.domains where domain.lab?.name == lab.name { vms.append((domain.name, uri)) }
         }
-        guard !actions.isEmpty else { throw VMCtlError("lab '\(lab.name)' has no VMs on \(lab.uris.joined(separator: ", ")) (vmctl apply first)") }
+        guard !vms.isEmpty else { throw VMCtlError("lab '\(lab.name)' has no VMs on \(lab.uris.joined(separator: ", ")) (vmctl apply first)") }
         let applier = FleetApplier(lab: lab, sessions: sessions, options: FleetApplyOptions(parallel: parallel), report: { _ in })
         let done = DoneList()
-        applier.runParallel(actions) { action in
+        applier.runParallel(vms) { action in
             applier.attempt(action.name) {
                 let snapshots = Snapshots(session: try applier.session(action.uri), notice: { notice("\(action.name): \($0)") })
                 switch operation {

@@ -87,7 +87,7 @@ public final class FleetApplier: @unchecked Sendable {
                 let session = try self.session(action.uri)
                 // A network made again has already taken its replaced domains with it.
                 guard (try? Instances(session: session).domain(named: action.name)) != nil || action.operation == .delete else { return }
-                try self.changing.withLock { try self.deleteDomain(action.name, releasing: action.update.releaseFloatingIP, session: session) }
+                try self.changing.withLock { try self.deleteDomain(action.name, releasing: action.releasing, session: session) }
                 self.emit(Self.label(action), action.operation == .delete ? .done : .progress, "deleted")
             }
         }
@@ -104,14 +104,14 @@ public final class FleetApplier: @unchecked Sendable {
 
     /// Bounded parallelism on threads started here: they inherit the libvirtd network namespace vmctl joined
     /// on this thread, which readiness probes need.
-    func runParallel(_ actions: [FleetAction], _ body: @escaping @Sendable (FleetAction) -> Void) {
-        guard !actions.isEmpty else { return }
-        let queue = WorkQueue(actions)
+    func runParallel<Item: Sendable>(_ items: [Item], _ body: @escaping @Sendable (Item) -> Void) {
+        guard !items.isEmpty else { return }
+        let queue = WorkQueue(items)
         let group = DispatchGroup()
-        for _ in 0..<max(1, min(options.parallel, actions.count)) {
+        for _ in 0..<max(1, min(options.parallel, items.count)) {
             group.enter()
             let thread = Thread {
-                while let action = queue.next() { body(action) }
+                while let item = queue.next() { body(item) }
                 group.leave()
             }
             thread.stackSize = 4 << 20
@@ -120,11 +120,11 @@ public final class FleetApplier: @unchecked Sendable {
         group.wait()
     }
 
-    final class WorkQueue: @unchecked Sendable {
-        private var items: [FleetAction]
+    final class WorkQueue<Item: Sendable>: @unchecked Sendable {
+        private var items: [Item]
         private let lock = NSLock()
-        init(_ items: [FleetAction]) { self.items = items.reversed() }
-        func next() -> FleetAction? { lock.withLock { items.popLast() } }
+        init(_ items: [Item]) { self.items = items.reversed() }
+        func next() -> Item? { lock.withLock { items.popLast() } }
     }
 
     // MARK: Before the domains: pools, groups, networks, routers
@@ -137,58 +137,71 @@ public final class FleetApplier: @unchecked Sendable {
         let instances = Instances(session: session)
 
         // Objects made again go first: their lab domains are deleted, then the object.
-        for action in actions where action.operation == .replace && action.kind == .network {
+        // Objects made again go first: their lab domains are deleted, then the object.
+        for action in actions where action.operation == .replace {
+            guard case .network = action.subject else { continue }
             attempt(Self.label(action)) {
-                for vm in actions where vm.kind == .domain && vm.operation == .replace && vm.member?.network.name == action.name {
+                for vm in actions where vm.operation == .replace && vm.member?.network.name == action.name {
                     if (try? instances.domain(named: vm.name)) != nil {
-                        try deleteDomain(vm.name, releasing: vm.update.releaseFloatingIP, session: session)
+                        try deleteDomain(vm.name, releasing: vm.releasing, session: session)
                     }
                 }
                 try networks.delete(action.name, force: false)
             }
         }
-        for action in actions where action.kind == .floatingIPPool && action.operation == .replace {
+        for action in actions where action.operation == .replace {
+            guard case .floatingIPPool(_, let releasing) = action.subject else { continue }
             attempt(Self.label(action)) {
-                try release(action.releaseAddresses, session: session)
+                try release(releasing, session: session)
                 try pools.deletePool(name: action.name)
             }
         }
-        for action in actions where action.kind == .floatingIPPool && action.operation != .unchanged && action.operation != .delete {
-            attempt(Self.label(action)) {
-                if let pool = action.pool, action.operation != .update {
+        for action in actions {
+            guard case .floatingIPPool(let pool, let releasing) = action.subject else { continue }
+            switch action.operation {
+            case .create, .replace:
+                attempt(Self.label(action)) {
                     _ = try pools.createPool(name: pool.name, interface: pool.interface, range: pool.range, lab: lab.name)
-                } else {
-                    try release(action.releaseAddresses, session: session)
+                    emit(Self.label(action), .done, "created")
                 }
-                emit(Self.label(action), .done, action.operation.rawValue == "update" ? "updated" : "created")
+            case .update:
+                attempt(Self.label(action)) {
+                    try release(releasing, session: session)
+                    emit(Self.label(action), .done, "updated")
+                }
+            case .unchanged, .delete:
+                break
             }
         }
         // Groups exist before any rule names one as its remote.
         var usable: Set<String> = []
-        for action in actions where action.kind == .securityGroup && action.operation == .create {
+        for action in actions where action.operation == .create {
+            guard case .securityGroup = action.subject else { continue }
             if attempt(Self.label(action), { _ = try groups.create(action.name, lab: lab.name) }) { usable.insert(action.name) }
         }
-        for action in actions where action.kind == .securityGroup && (action.operation == .update || usable.contains(action.name)) {
+        for action in actions where action.operation == .update || usable.contains(action.name) {
+            guard case .securityGroup(_, let adding, let removing) = action.subject else { continue }
             attempt(Self.label(action)) {
-                for id in action.removeRules { try groups.removeRule(from: action.name, id: id) }
-                for rule in action.addRules {
+                for id in removing { try groups.removeRule(from: action.name, id: id) }
+                for rule in adding {
                     _ = try groups.addRule(to: action.name, proto: rule.proto, ports: rule.ports, remote: rule.remote)
                 }
                 emit(Self.label(action), .done, action.operation == .update ? "updated" : "created")
             }
         }
-        for action in actions where action.kind == .network && (action.operation == .create || action.operation == .replace) {
-            guard let network = action.network else { continue }
+        for action in actions where action.operation == .create || action.operation == .replace {
+            guard case .network(let network) = action.subject else { continue }
             attempt(Self.label(action)) {
                 _ = try networks.create(network.spec)
                 emit(Self.label(action), .done, "\(action.operation == .replace ? "made again" : "created") (\(network.spec.subnet))")
             }
         }
-        for action in actions where action.kind == .router && (action.operation == .create || action.operation == .update) {
+        for action in actions where action.operation == .create || action.operation == .update {
+            guard case .router(_, let joining, let leaving) = action.subject else { continue }
             attempt(Self.label(action)) {
                 if action.operation == .create { _ = try routers.create(action.name, lab: lab.name) }
-                for network in action.leaveNetworks { try routers.remove(action.name, network: network) }
-                for network in action.joinNetworks { try routers.add(action.name, network: network) }
+                for network in leaving { try routers.remove(action.name, network: network) }
+                for network in joining { try routers.add(action.name, network: network) }
                 emit(Self.label(action), .done, action.operation == .update ? "updated" : "created")
             }
         }
@@ -216,16 +229,17 @@ public final class FleetApplier: @unchecked Sendable {
         case .router: try Routers(session: session).delete(action.name)
         case .securityGroup: try SecurityGroups(session: session).delete(action.name)
         case .floatingIPPool:
-            try release(action.releaseAddresses, session: session)
+            try release(action.releasing, session: session)
             try FloatingIPs(session: session).deletePool(name: action.name)
         case .network: try Networks(session: session).delete(action.name, force: false)
-        case .domain: try deleteDomain(action.name, releasing: action.update.releaseFloatingIP, session: session)
+        case .domain: try deleteDomain(action.name, releasing: action.releasing, session: session)
         case .lab: break
         }
     }
 
     /// Gives addresses back to their pools (disassociating first where needed); missing ones are fine.
     func release(_ addresses: [IPv4Address], session: Session) throws {
+        guard !addresses.isEmpty else { return }
         let pools = FloatingIPs(session: session)
         let entries = try pools.list()
         for address in addresses {
@@ -237,15 +251,15 @@ public final class FleetApplier: @unchecked Sendable {
         }
     }
 
-    func deleteDomain(_ name: String, releasing floating: IPv4Address?, session: Session) throws {
-        if let floating { try release([floating], session: session) }
+    func deleteDomain(_ name: String, releasing floating: [IPv4Address], session: Session) throws {
+        try release(floating, session: session)
         try Instances(session: session).delete(name, keepDisks: false)
     }
 
     // MARK: One member
 
     func converge(_ action: FleetAction) {
-        guard let member = action.member else { return }
+        guard case .domain(let member, let planned) = action.subject else { return }
         let subject = member.name
         do {
             let session = try session(member.uri)
@@ -255,7 +269,7 @@ public final class FleetApplier: @unchecked Sendable {
             case .create, .replace:
                 try create(member, session: session, problems: &problems)
             case .update:
-                try update(member, action.update, session: session, problems: &problems)
+                try update(member, planned, session: session, problems: &problems)
             default:
                 break
             }

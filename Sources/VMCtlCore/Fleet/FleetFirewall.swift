@@ -47,9 +47,10 @@ enum FleetFirewall {
         var groups = state.control.effectiveGroups.filter { $0.lab != labName && !labGroups.contains($0.name) }
         for group in lab.securityGroups {
             var made = state.control.securityGroups.first { $0.name == group.name } ?? SecurityGroup(name: group.name, rules: [])
-            let planned = action(.securityGroup, group.name)
-            made.rules.removeAll { planned?.removeRules.contains($0.id) ?? false }
-            for rule in planned?.addRules ?? [] {
+            var (adding, removing): ([FleetRule], [String]) = ([], [])
+            if case .securityGroup(_, let added, let removed)? = action(.securityGroup, group.name)?.subject { (adding, removing) = (added, removed) }
+            made.rules.removeAll { removing.contains($0.id) }
+            for rule in adding {
                 made.rules.append(SecurityGroup.Rule(id: SecurityGroups.nextRuleID(in: made), proto: rule.proto, ports: rule.ports, remote: rule.remote))
             }
             groups.append(made)
@@ -111,7 +112,7 @@ enum FleetFirewall {
                 if members.contains(vm) {
                     let planned = action(.domain, vm)
                     let stays = (planned?.operation == .update || planned?.operation == .unchanged)
-                        && planned?.update.releaseFloatingIP != allocation.address
+                        && !(planned?.releasing.contains(allocation.address) ?? false)
                     guard stays else {
                         allocated.remove(allocation.address.value)
                         continue
