@@ -85,14 +85,17 @@ struct FirewallCommitTests {
         #expect(try Harness.vmctl("create", b).status == 0)
         for group in groups { #expect(try Harness.vmctl("secgroup", "create", group).status == 0) }
 
+        var said: [String] = []
         func together(_ commands: [[String]]) throws -> [Int32] {
             let processes = try commands.map { try ChildProcess([Harness.vmctlPath] + $0) }
-            return processes.map { $0.finish().status }
+            let results = processes.map { $0.finish() }
+            said = results.map { String(decoding: $0.errorOutput, as: UTF8.self) }
+            return results.map(\.status)
         }
         for port in [2292, 2293, 2294] {
             let statuses = try together([["forward", "add", a, "--host-port", "\(port)", "--guest-port", "22"],
                                          ["forward", "add", b, "--host-port", "\(port)", "--guest-port", "22"]])
-            #expect(statuses.filter { $0 == 0 }.count == 1, "port \(port): exit statuses \(statuses)")
+            #expect(statuses.filter { $0 == 0 }.count == 1, "port \(port): exit statuses \(statuses), errors \(said)")
             let holders = try Harness.vmctl("forward", "list", "--json").decode([PortForward].self).filter { $0.hostPort == port }
             #expect(holders.count == 1, "port \(port) is forwarded once: \(holders)")
         }
@@ -102,7 +105,7 @@ struct FirewallCommitTests {
             let port = 2295 + index
             let statuses = try together([["forward", "add", a, "--host-port", "\(port)", "--guest-port", "80"],
                                          ["secgroup", "attach", a, group]])
-            #expect(statuses == [0, 0], "\(statuses)")
+            #expect(statuses == [0, 0], "\(statuses), errors \(said)")
             #expect(try Harness.vmctl("forward", "list", a, "--json").decode([PortForward].self).contains { $0.hostPort == port },
                     "the forward landed next to the attach")
             #expect(try Harness.virsh("dumpxml", a).stdout.contains(">\(group)<"), "the attach landed next to the forward")
