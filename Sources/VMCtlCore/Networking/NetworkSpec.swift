@@ -82,9 +82,7 @@ public struct NetworkSpec: Codable, Sendable, Equatable {
             throw VMCtlError("DHCP range \(dhcp) is not inside the host addresses of \(subnet)")
         }
         guard !dhcp.contains(gateway) else { throw VMCtlError("DHCP range \(dhcp) includes the gateway \(gateway)") }
-        guard domain.split(separator: ".", omittingEmptySubsequences: false).allSatisfy({ label in
-            (1...63).contains(label.count) && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
-        }) else { throw VMCtlError("invalid DNS domain '\(ResourceName.printable(domain))'") }
+        guard DNSName.isName(domain) else { throw VMCtlError("invalid DNS domain '\(ResourceName.printable(domain))'") }
     }
 
     /// Checks the spec against the host: no overlap with other networks or with the host's routes.

@@ -175,11 +175,6 @@ public struct LibvirtURI: Sendable, Hashable, CustomStringConvertible {
             return text.hasSuffix("]") && inner.contains(":") && inner.count <= 45
                 && inner.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." }
         }
-        guard text.utf8.count <= 253 else { return false }
-        let labels = text.split(separator: ".", omittingEmptySubsequences: false)
-        return labels.allSatisfy { label in
-            (1...63).contains(label.count) && !label.hasPrefix("-") && !label.hasSuffix("-")
-                && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
-        }
+        return DNSName.isName(text)
     }
 }
