@@ -40,80 +40,107 @@ struct FirewallPlan {
         guard state.version <= FirewallState.currentVersion else {
             throw VMCtlError("firewall state version \(state.version) is newer than this vmctl understands (\(FirewallState.currentVersion))")
         }
+        let known = try KnownNetworks(state.networks)
+        networks = try Self.joinRouters(state.routers, known)
+        var guests = try Self.guests(state.guests, known)
+        floatingIPs = try Self.floatingIPs(state.floatingIPs, known, networks: networks, guests: &guests)
+        forwards = try Self.forwards(state.forwards, known, floatingIPs: floatingIPs, guests: guests)
+        ports = try Self.ports(state.ports, known)
+        groups = try Self.groups(state.securityGroups, guests: guests)
+    }
 
-        // Networks.
+    /// The state's networks by name, each checked on its own and against the others.
+    struct KnownNetworks {
         var byName: [String: NetworkRules] = [:]
         var bridges: Set<String> = []
-        for network in state.networks {
-            try ResourceName.validate(network.name, kind: "network")
-            try InterfaceName.validate(network.bridge, kind: "bridge")
-            guard byName[network.name] == nil else { throw VMCtlError("network '\(network.name)' is listed twice") }
-            guard bridges.insert(network.bridge).inserted else {
-                throw VMCtlError("bridge '\(network.bridge)' belongs to two networks")
+
+        init(_ networks: [NetworkRules]) throws {
+            for network in networks {
+                try ResourceName.validate(network.name, kind: "network")
+                try InterfaceName.validate(network.bridge, kind: "bridge")
+                guard byName[network.name] == nil else { throw VMCtlError("network '\(network.name)' is listed twice") }
+                guard bridges.insert(network.bridge).inserted else {
+                    throw VMCtlError("bridge '\(network.bridge)' belongs to two networks")
+                }
+                if let range = network.subnet.specialUse {
+                    throw VMCtlError("network '\(network.name)': subnet \(network.subnet) lies in the \(range) range")
+                }
+                guard (8...30).contains(network.subnet.prefix) else {
+                    throw VMCtlError("network '\(network.name)': subnet \(network.subnet) must have a prefix between /8 and /30")
+                }
+                guard network.subnet.contains(network.gateway), network.gateway != network.subnet.network,
+                      network.gateway.value != (network.subnet.network.value | ~network.subnet.mask) else {
+                    throw VMCtlError("network '\(network.name)': gateway \(network.gateway) is not a host address of \(network.subnet)")
+                }
+                if let other = byName.values.first(where: { $0.subnet.overlaps(network.subnet) }) {
+                    throw VMCtlError("networks '\(other.name)' and '\(network.name)' have overlapping subnets \(other.subnet) and \(network.subnet)")
+                }
+                byName[network.name] = network
             }
-            if let range = network.subnet.specialUse {
-                throw VMCtlError("network '\(network.name)': subnet \(network.subnet) lies in the \(range) range")
-            }
-            guard (8...30).contains(network.subnet.prefix) else {
-                throw VMCtlError("network '\(network.name)': subnet \(network.subnet) must have a prefix between /8 and /30")
-            }
-            guard network.subnet.contains(network.gateway), network.gateway != network.subnet.network,
-                  network.gateway.value != (network.subnet.network.value | ~network.subnet.mask) else {
-                throw VMCtlError("network '\(network.name)': gateway \(network.gateway) is not a host address of \(network.subnet)")
-            }
-            if let other = byName.values.first(where: { $0.subnet.overlaps(network.subnet) }) {
-                throw VMCtlError("networks '\(other.name)' and '\(network.name)' have overlapping subnets \(other.subnet) and \(network.subnet)")
-            }
-            byName[network.name] = network
         }
+
         func network(_ name: String, for what: String) throws -> NetworkRules {
             guard let network = byName[name] else { throw VMCtlError("\(what): unknown network '\(ResourceName.printable(name))'") }
             return network
         }
-        func guestAddress(_ address: IPv4Address, on network: NetworkRules, for what: String) throws {
+
+        func checkGuestAddress(_ address: IPv4Address, on network: NetworkRules, for what: String) throws {
             guard network.subnet.contains(address), address != network.subnet.network, address != network.gateway,
                   address.value != (network.subnet.network.value | ~network.subnet.mask) else {
                 throw VMCtlError("\(what): \(address) is not a guest address of network '\(network.name)' (\(network.subnet))")
             }
         }
+    }
 
-        // Routers: each network's peers.
+    // MARK: Routers: each network's peers
+
+    static func joinRouters(_ routers: [Router], _ known: KnownNetworks) throws -> [Net] {
         var peers: [String: Set<String>] = [:]
-        for router in state.routers {
+        for router in routers {
             try ResourceName.validate(router.name, kind: "router")
-            let joined = try router.networks.map { try network($0, for: "router '\(router.name)'") }
+            let joined = try router.networks.map { try known.network($0, for: "router '\(router.name)'") }
             if let isolated = joined.first(where: { $0.mode == .isolated }) {
                 throw VMCtlError("router '\(router.name)' cannot join isolated network '\(isolated.name)'")
             }
             for a in joined { for b in joined where a.name != b.name { peers[a.name, default: []].insert(b.bridge) } }
         }
-        networks = byName.values.sorted { $0.name < $1.name }.enumerated().map { index, rules in
+        return known.byName.values.sorted { $0.name < $1.name }.enumerated().map { index, rules in
             Net(index: index, rules: rules, peers: (peers[rules.name] ?? []).sorted())
         }
+    }
 
-        // Guests.
-        var guestsByAddress: [UInt32: Guest] = [:]
-        for guest in state.guests {
+    // MARK: Guests
+
+    static func guests(_ guests: [Guest], _ known: KnownNetworks) throws -> [UInt32: Guest] {
+        var byAddress: [UInt32: Guest] = [:]
+        for guest in guests {
             try ResourceName.validate(guest.vm, kind: "VM")
-            let net = try network(guest.network, for: "VM '\(guest.vm)'")
-            try guestAddress(guest.address, on: net, for: "VM '\(guest.vm)'")
-            if let other = guestsByAddress[guest.address.value] {
+            let net = try known.network(guest.network, for: "VM '\(guest.vm)'")
+            try known.checkGuestAddress(guest.address, on: net, for: "VM '\(guest.vm)'")
+            if let other = byAddress[guest.address.value] {
                 throw VMCtlError("VMs '\(other.vm)' and '\(guest.vm)' both have address \(guest.address)")
             }
             for group in guest.groups { try ResourceName.validate(group, kind: "security group") }
-            guestsByAddress[guest.address.value] = guest
+            byAddress[guest.address.value] = guest
         }
+        return byAddress
+    }
 
-        // Floating IPs.
-        var floatingByAddress: Set<UInt32> = []
-        var floatingByGuest: [UInt32: FloatingIPBinding] = [:]
-        for binding in state.floatingIPs {
+    // MARK: Floating IPs
+
+    /// The bindings, sorted; a binding's guest that no guest entry lists (a VM whose address is known only
+    /// from the binding) joins `guests`, in no group, so it is in `default` like any guest in no group.
+    static func floatingIPs(_ bindings: [FloatingIPBinding], _ known: KnownNetworks, networks: [Net],
+                            guests: inout [UInt32: Guest]) throws -> [FloatingIPBinding] {
+        var byAddress: Set<UInt32> = []
+        var byGuest: [UInt32: FloatingIPBinding] = [:]
+        for binding in bindings {
             try ResourceName.validate(binding.vm, kind: "VM")
             try InterfaceName.validate(binding.interface, kind: "interface")
             let what = "floating IP \(binding.address)"
-            let net = try network(binding.network, for: what)
+            let net = try known.network(binding.network, for: what)
             guard net.mode != .isolated else { throw VMCtlError("\(what): network '\(net.name)' is isolated") }
-            try guestAddress(binding.guestAddress, on: net, for: what)
+            try known.checkGuestAddress(binding.guestAddress, on: net, for: what)
             let a = binding.address
             guard a.value != 0, !Self.isLoopback(a), a.value >> 28 < 14, a.value != UInt32.max else {
                 throw VMCtlError("\(what) is not a usable unicast address")
@@ -121,48 +148,51 @@ struct FirewallPlan {
             if let inside = networks.first(where: { $0.rules.subnet.contains(a) }) {
                 throw VMCtlError("\(what) lies inside network '\(inside.rules.name)' (\(inside.rules.subnet))")
             }
-            if bridges.contains(binding.interface) {
+            if known.bridges.contains(binding.interface) {
                 throw VMCtlError("\(what): interface '\(binding.interface)' is a vmctl bridge, not the host's uplink")
             }
-            guard floatingByAddress.insert(a.value).inserted else { throw VMCtlError("\(what) is bound twice") }
-            if let other = floatingByGuest[binding.guestAddress.value] {
+            guard byAddress.insert(a.value).inserted else { throw VMCtlError("\(what) is bound twice") }
+            if let other = byGuest[binding.guestAddress.value] {
                 throw VMCtlError("guest \(binding.guestAddress) has two floating IPs (\(other.address) and \(a))")
             }
-            if let guest = guestsByAddress[binding.guestAddress.value], guest.vm != binding.vm || guest.network != binding.network {
+            if let guest = guests[binding.guestAddress.value], guest.vm != binding.vm || guest.network != binding.network {
                 throw VMCtlError("\(what) names VM '\(binding.vm)' but \(binding.guestAddress) is VM '\(guest.vm)' on '\(guest.network)'")
             }
-            floatingByGuest[binding.guestAddress.value] = binding
+            byGuest[binding.guestAddress.value] = binding
         }
-        floatingIPs = state.floatingIPs.sorted { $0.address.value < $1.address.value }
-        // A floating IP's guest that no guest entry lists (a VM whose address is known only from the
-        // binding) is in `default`, like any guest in no group.
-        for binding in floatingIPs where guestsByAddress[binding.guestAddress.value] == nil {
-            guestsByAddress[binding.guestAddress.value] = Guest(vm: binding.vm, address: binding.guestAddress,
-                                                                network: binding.network, groups: [])
+        let sorted = bindings.sorted { $0.address.value < $1.address.value }
+        for binding in sorted where guests[binding.guestAddress.value] == nil {
+            guests[binding.guestAddress.value] = Guest(vm: binding.vm, address: binding.guestAddress, network: binding.network, groups: [])
         }
+        return sorted
+    }
 
-        // Port forwards.
+    // MARK: Port forwards
+
+    static func forwards(_ forwards: [PortForward], _ known: KnownNetworks, floatingIPs: [FloatingIPBinding],
+                         guests: [UInt32: Guest]) throws -> [PortForward] {
+        let floatingAddresses = Set(floatingIPs.map(\.address.value))
         struct Key: Hashable { var proto: TransportProtocol; var address: UInt32?; var port: UInt16 }
         var taken: [Key: PortForward] = [:]
         var normalised: [PortForward] = []
-        for var forward in state.forwards {
+        for var forward in forwards {
             try ResourceName.validate(forward.name, kind: "port forward")
             try ResourceName.validate(forward.vm, kind: "VM")
             let what = "port forward '\(forward.name)'"
             if forward.hostAddress?.value == 0 { forward.hostAddress = nil }  // 0.0.0.0: every address
-            let net = try network(forward.network, for: what)
+            let net = try known.network(forward.network, for: what)
             guard net.mode != .isolated else { throw VMCtlError("\(what): network '\(net.name)' is isolated") }
-            try guestAddress(forward.guestAddress, on: net, for: what)
+            try known.checkGuestAddress(forward.guestAddress, on: net, for: what)
             guard forward.hostPort != 0, forward.guestPort != 0 else { throw VMCtlError("\(what): port 0 cannot be forwarded") }
             if let address = forward.hostAddress {
                 guard address.value >> 28 < 14, address.value != UInt32.max else {
                     throw VMCtlError("\(what): host address \(address) is not a unicast address")
                 }
-                if floatingByAddress.contains(address.value) {
+                if floatingAddresses.contains(address.value) {
                     throw VMCtlError("\(what): host address \(address) is a floating IP, which already forwards every port")
                 }
             }
-            if let guest = guestsByAddress[forward.guestAddress.value], guest.vm != forward.vm {
+            if let guest = guests[forward.guestAddress.value], guest.vm != forward.vm {
                 throw VMCtlError("\(what) names VM '\(forward.vm)' but \(forward.guestAddress) is VM '\(guest.vm)'")
             }
             let key = Key(proto: forward.proto, address: forward.hostAddress?.value, port: forward.hostPort)
@@ -178,45 +208,51 @@ struct FirewallPlan {
             taken[key] = forward
             normalised.append(forward)
         }
-        forwards = normalised.sorted {
+        return normalised.sorted {
             ($0.proto.rawValue, $0.hostAddress.map { Int64($0.value) } ?? -1, $0.hostPort)
                 < ($1.proto.rawValue, $1.hostAddress.map { Int64($0.value) } ?? -1, $1.hostPort)
         }
+    }
 
-        // Ports: each pinned to one guest's MAC and its reserved addresses on the port's network.
-        var portNames: Set<String> = []
-        var portAddresses: [UInt32: GuestPort] = [:]
-        for port in state.ports {
+    // MARK: Ports: each pinned to one guest's MAC and its reserved addresses on the port's network
+
+    static func ports(_ ports: [GuestPort], _ known: KnownNetworks) throws -> [GuestPort] {
+        var names: Set<String> = []
+        var byAddress: [UInt32: GuestPort] = [:]
+        for port in ports {
             // Any running domain on a vmctl network has a port here, named as its owner chose: the name
             // appears in messages only, never in the script.
             try InterfaceName.validate(port.port, kind: "port")
             let what = "VM '\(ResourceName.printable(port.vm))' port '\(port.port)'"
-            let net = try network(port.network, for: what)
-            guard !bridges.contains(port.port) else { throw VMCtlError("\(what) is a vmctl bridge") }
-            guard portNames.insert(port.port).inserted else { throw VMCtlError("port '\(port.port)' is listed twice") }
+            let net = try known.network(port.network, for: what)
+            guard !known.bridges.contains(port.port) else { throw VMCtlError("\(what) is a vmctl bridge") }
+            guard names.insert(port.port).inserted else { throw VMCtlError("port '\(port.port)' is listed twice") }
             for address in Set(port.addresses.map(\.value)).sorted().map({ IPv4Address(value: $0) }) {
-                try guestAddress(address, on: net, for: what)
-                if let other = portAddresses[address.value] {
+                try known.checkGuestAddress(address, on: net, for: what)
+                if let other = byAddress[address.value] {
                     throw VMCtlError("ports '\(other.port)' and '\(port.port)' both claim \(address)")
                 }
-                portAddresses[address.value] = port
+                byAddress[address.value] = port
             }
         }
-        ports = state.ports.map { port in
+        return ports.map { port in
             var sorted = port
             sorted.addresses = Array(Set(port.addresses.map(\.value))).sorted().map { IPv4Address(value: $0) }
             return sorted
         }.sorted { $0.port < $1.port }
+    }
 
-        // Security groups (`default` exists even when the state does not spell it out).
-        var groupsByName: [String: SecurityGroup] = [:]
-        for group in state.securityGroups {
+    // MARK: Security groups (`default` exists even when the state does not spell it out)
+
+    static func groups(_ securityGroups: [SecurityGroup], guests: [UInt32: Guest]) throws -> [Group] {
+        var byName: [String: SecurityGroup] = [:]
+        for group in securityGroups {
             try ResourceName.validate(group.name, kind: "security group")
-            guard groupsByName[group.name] == nil else { throw VMCtlError("security group '\(group.name)' is listed twice") }
-            groupsByName[group.name] = group
+            guard byName[group.name] == nil else { throw VMCtlError("security group '\(group.name)' is listed twice") }
+            byName[group.name] = group
         }
-        if groupsByName[SecurityGroup.defaultName] == nil { groupsByName[SecurityGroup.defaultName] = .defaultGroup }
-        for group in groupsByName.values {
+        if byName[SecurityGroup.defaultName] == nil { byName[SecurityGroup.defaultName] = .defaultGroup }
+        for group in byName.values {
             var ids: Set<String> = []
             for rule in group.rules {
                 try ResourceName.validate(rule.id, kind: "security group rule")
@@ -228,24 +264,24 @@ struct FirewallPlan {
                 }
                 switch rule.remote {
                 case .group(let name):
-                    guard groupsByName[name] != nil else {
+                    guard byName[name] != nil else {
                         throw VMCtlError("security group '\(group.name)' rule '\(rule.id)': unknown remote group '\(ResourceName.printable(name))'")
                     }
                 case .cidr, nil: break
                 }
             }
         }
-        let sortedGuests = guestsByAddress.values.sorted { $0.address.value < $1.address.value }
+        let sortedGuests = guests.values.sorted { $0.address.value < $1.address.value }
         for guest in sortedGuests {
-            for name in guest.groups where groupsByName[name] == nil {
+            for name in guest.groups where byName[name] == nil {
                 throw VMCtlError("VM '\(guest.vm)': unknown security group '\(name)'")
             }
         }
-        groups = groupsByName.keys.sorted().enumerated().map { index, name in
+        return byName.keys.sorted().enumerated().map { index, name in
             let members = sortedGuests.filter { guest in
                 guest.groups.contains(name) || (guest.groups.isEmpty && name == SecurityGroup.defaultName)
             }
-            return Group(index: index, name: name, rules: groupsByName[name]!.rules.sorted { $0.id < $1.id },
+            return Group(index: index, name: name, rules: byName[name]!.rules.sorted { $0.id < $1.id },
                          members: members.map { ($0.address, $0.vm) })
         }
     }
