@@ -254,12 +254,7 @@ public enum FleetLoader {
 
     static func members(name: String, spec: FleetNode, uri: String, document: FleetNode) throws -> [FleetMember] {
         let fields = try spec.mapping(allowed: domainKeys)
-        var count: Int?
-        if let node = fields["count"] {
-            let value = try node.int()
-            guard (1...1000).contains(value) else { throw node.error("invalid count \(value): use 1 to 1000") }
-            count = value
-        }
+        let count = try Self.count(fields)
         let image = try fields["image"]?.name(kind: "image") ?? InstanceSpec.defaultImage
         let flavor = try fields["flavor"].map { node in
             let text = try node.string()
@@ -271,57 +266,81 @@ public enum FleetLoader {
             try node.checked { try VMSizeLimits.check(cpus: value) }
             return value
         }
-        func size(_ key: String, _ check: @escaping (ByteSize) throws -> Void) throws -> ByteSize? {
-            guard let node = fields[key] else { return nil }
-            return try node.checked {
-                let value = try ByteSize(parsing: try node.rawScalar())
-                try check(value)
-                return value
-            }
-        }
-        let memory = try size("memory", { try VMSizeLimits.check(memory: $0) })
-        let disk = try size("disk", { try VMSizeLimits.check(disk: $0) })
-        var accel = AcceleratorPreference.auto
-        if let node = fields["accel"] {
+        let memory = try size(fields["memory"], { try VMSizeLimits.check(memory: $0) })
+        let disk = try size(fields["disk"], { try VMSizeLimits.check(disk: $0) })
+        let accel = try fields["accel"].map { node in
             let text = try node.string()
             guard let value = AcceleratorPreference(rawValue: text) else { throw node.error("invalid accel '\(text)': use auto, kvm or tcg") }
-            accel = value
-        }
-        var state = FleetPowerState.running
-        if let node = fields["state"] {
+            return value
+        } ?? .auto
+        let state = try fields["state"].map { node in
             let text = try node.string()
             guard let value = FleetPowerState(rawValue: text) else { throw node.error("invalid state '\(text)': use running or stopped") }
-            state = value
+            return value
+        } ?? .running
+        let (network, address, addressOrigin) = try Self.network(fields["networks"], spec: spec, count: count)
+        let (forwards, forwardOrigins) = try Self.forwards(fields["forwards"], count: count)
+        let floatingPool = try fields["floating-ip"].map(Self.floatingPool)
+        let groups = try Self.securityGroups(fields["security-groups"])
+        let sshKeys = try Self.sshKeys(fields["ssh-keys"])
+        let runCommands = try fields["user-data"].map { try FleetUserData.commands($0, document: document) } ?? []
+        var readiness: [FleetReadiness] = [.ip]
+        if let node = fields["ready"] {
+            readiness = try node.sequenceOrSingle().map { item in try item.checked { try FleetReadiness(parsing: try item.string()) } }
         }
 
-        // Network: one interface for now; the list leaves room for more.
-        var network = FleetReference(name: VMCtlNames.defaultNetwork, origin: spec.origin)
-        var address: IPv4Address?
-        var addressOrigin: FleetOrigin?
-        if let node = fields["networks"] {
-            let list = try node.sequence()
-            guard !list.isEmpty else { throw node.error("give at least one network (or leave 'networks' out: vmctl's default network)") }
-            if list.count > 1 { throw list[1].error("a domain has one network interface in this version of vmctl") }
-            let entry = list[0]
-            if case .scalar = entry.node {
-                network = FleetReference(name: try entry.name(kind: "network"), origin: entry.origin)
-            } else {
-                let item = try entry.mapping(allowed: ["name", "address"])
-                let nameNode = try item.required("name")
-                network = FleetReference(name: try nameNode.name(kind: "network"), origin: nameNode.origin)
-                if let addressNode = item["address"] {
-                    let text = try addressNode.string()
-                    guard let parsed = IPv4Address(text) else { throw addressNode.error("invalid address '\(ResourceName.printable(text))': not an IPv4 address") }
-                    if let count { throw addressNode.error("a fixed address cannot be shared by \(count) members (count); give each its own Domain") }
-                    address = parsed
-                    addressOrigin = addressNode.origin
-                }
-            }
+        let base = try InstanceSpec(name: name, image: image, flavor: flavor, cpus: cpus, memory: memory, disk: disk)
+        let names = count.map { count in (1...count).map { "\(name)-\($0)" } } ?? [name]
+        return try names.map { memberName in
+            try (fields["count"] ?? spec).checked { try ResourceName.validate(memberName, kind: "VM") }
+            return FleetMember(
+                name: memberName, uri: uri, domain: name, origin: document.origin, image: image, flavor: flavor,
+                cpus: base.cpus, memory: base.memory, disk: base.disk, accel: accel, state: state, network: network,
+                address: address, addressOrigin: addressOrigin, forwards: forwards, forwardOrigins: forwardOrigins,
+                floatingPool: floatingPool, securityGroups: groups, sshKeys: sshKeys, runCommands: runCommands,
+                readiness: readiness)
         }
+    }
 
+    static func count(_ fields: FleetMapping) throws -> Int? {
+        guard let node = fields["count"] else { return nil }
+        let value = try node.int()
+        guard (1...1000).contains(value) else { throw node.error("invalid count \(value): use 1 to 1000") }
+        return value
+    }
+
+    static func size(_ node: FleetNode?, _ check: @escaping (ByteSize) throws -> Void) throws -> ByteSize? {
+        guard let node else { return nil }
+        return try node.checked {
+            let value = try ByteSize(parsing: try node.rawScalar())
+            try check(value)
+            return value
+        }
+    }
+
+    /// One interface for now; the list leaves room for more.
+    static func network(_ node: FleetNode?, spec: FleetNode, count: Int?) throws -> (FleetReference, IPv4Address?, FleetOrigin?) {
+        let defaultNetwork = FleetReference(name: VMCtlNames.defaultNetwork, origin: spec.origin)
+        guard let node else { return (defaultNetwork, nil, nil) }
+        let list = try node.sequence()
+        guard !list.isEmpty else { throw node.error("give at least one network (or leave 'networks' out: vmctl's default network)") }
+        if list.count > 1 { throw list[1].error("a domain has one network interface in this version of vmctl") }
+        let entry = list[0]
+        if case .scalar = entry.node { return (FleetReference(name: try entry.name(kind: "network"), origin: entry.origin), nil, nil) }
+        let item = try entry.mapping(allowed: ["name", "address"])
+        let nameNode = try item.required("name")
+        let network = FleetReference(name: try nameNode.name(kind: "network"), origin: nameNode.origin)
+        guard let addressNode = item["address"] else { return (network, nil, nil) }
+        let text = try addressNode.string()
+        guard let address = IPv4Address(text) else { throw addressNode.error("invalid address '\(ResourceName.printable(text))': not an IPv4 address") }
+        if let count { throw addressNode.error("a fixed address cannot be shared by \(count) members (count); give each its own Domain") }
+        return (network, address, addressNode.origin)
+    }
+
+    static func forwards(_ list: FleetNode?, count: Int?) throws -> ([ForwardRule], [FleetOrigin]) {
         var forwards: [ForwardRule] = []
         var forwardOrigins: [FleetOrigin] = []
-        for node in try fields["forwards"]?.sequence() ?? [] {
+        for node in try list?.sequence() ?? [] {
             let item = try node.mapping(allowed: ["name", "proto", "host-ip", "host-port", "guest-port"])
             var proto = TransportProtocol.tcp
             if let protoNode = item["proto"] {
@@ -354,47 +373,33 @@ public enum FleetLoader {
                 throw forwardOrigins[index].error("a second forward named '\(forward.name)' (the first is at line \(forwardOrigins[earlier].line))")
             }
         }
+        return (forwards, forwardOrigins)
+    }
 
-        var floatingPool: FleetReference?
-        if let node = fields["floating-ip"] {
-            if case .scalar = node.node {
-                floatingPool = FleetReference(name: try node.name(kind: "pool"), origin: node.origin)
-            } else {
-                let item = try node.mapping(allowed: ["pool"])
-                let poolNode = try item.required("pool")
-                floatingPool = FleetReference(name: try poolNode.name(kind: "pool"), origin: poolNode.origin)
-            }
-        }
+    /// `floating-ip: POOL` or `floating-ip: {pool: POOL}`.
+    static func floatingPool(_ node: FleetNode) throws -> FleetReference {
+        if case .scalar = node.node { return FleetReference(name: try node.name(kind: "pool"), origin: node.origin) }
+        let poolNode = try node.mapping(allowed: ["pool"]).required("pool")
+        return FleetReference(name: try poolNode.name(kind: "pool"), origin: poolNode.origin)
+    }
+
+    static func securityGroups(_ list: FleetNode?) throws -> [FleetReference] {
         var groups: [FleetReference] = []
-        for node in try fields["security-groups"]?.sequenceOrSingle() ?? [] {
+        for node in try list?.sequenceOrSingle() ?? [] {
             let group = FleetReference(name: try node.name(kind: "security group"), origin: node.origin)
             if groups.contains(where: { $0.name == group.name }) { throw node.error("security group '\(group.name)' is listed twice") }
             groups.append(group)
         }
-        var sshKeys: [String] = []
-        for node in try fields["ssh-keys"]?.sequenceOrSingle() ?? [] {
+        return groups
+    }
+
+    static func sshKeys(_ list: FleetNode?) throws -> [String] {
+        try (list?.sequenceOrSingle() ?? []).map { node in
             let key = try node.string().trimmingSpaces
             guard SSHKey.looksLikePublicKey(key) else {
                 throw node.error("invalid SSH public key '\(key.prefix(40))': expected 'TYPE BASE64 [comment]' on one line")
             }
-            sshKeys.append(key)
-        }
-        let runCommands = try fields["user-data"].map { try FleetUserData.commands($0, document: document) } ?? []
-        var readiness: [FleetReadiness] = [.ip]
-        if let node = fields["ready"] {
-            readiness = try node.sequenceOrSingle().map { item in try item.checked { try FleetReadiness(parsing: try item.string()) } }
-        }
-
-        let base = try InstanceSpec(name: name, image: image, flavor: flavor, cpus: cpus, memory: memory, disk: disk)
-        let names = count.map { count in (1...count).map { "\(name)-\($0)" } } ?? [name]
-        return try names.map { memberName in
-            try (fields["count"] ?? spec).checked { try ResourceName.validate(memberName, kind: "VM") }
-            return FleetMember(
-                name: memberName, uri: uri, domain: name, origin: document.origin, image: image, flavor: flavor,
-                cpus: base.cpus, memory: base.memory, disk: base.disk, accel: accel, state: state, network: network,
-                address: address, addressOrigin: addressOrigin, forwards: forwards, forwardOrigins: forwardOrigins,
-                floatingPool: floatingPool, securityGroups: groups, sshKeys: sshKeys, runCommands: runCommands,
-                readiness: readiness)
+            return key
         }
     }
 
