@@ -27,7 +27,7 @@ struct ImageBuild: ParsableCommand {
             try storage.deleteImage(named: name)
         }
         let file = try TinyImage.build(output: output ?? TinyImage.defaultOutput)
-        let image = try storage.importImage(file: file, name: name)
+        let image = try storage.importImage(file: try LocalFilePath(file, what: "image file"), name: name)
         if outputOptions.json { return try Output.json(image) }
         Output.line("built image \(image.name) (\(image.format), \(ByteSize(bytes: image.allocation)) on disk)")
     }

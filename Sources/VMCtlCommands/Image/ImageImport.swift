@@ -14,7 +14,7 @@ struct ImageImport: ParsableCommand {
 
     func run() throws {
         let storage = Storage(session: try connection.session())
-        let image = try storage.importImage(file: file, name: name, progress: Progress(label: "uploading \(name)"))
+        let image = try storage.importImage(file: try LocalFilePath(file, what: "image file"), name: name, progress: Progress(label: "uploading \(name)"))
         if output.json { return try Output.json(image) }
         Output.line("imported image \(image.name) (\(image.format), \(ByteSize(bytes: image.virtualSize)))")
     }

@@ -31,7 +31,7 @@ struct Create: ParsableCommand {
         if let command = runCommands.first(where: { $0.contains(where: \.isNewline) }) {
             throw VMCtlError("invalid --run '\(command.prefix(30))…': one line per command")
         }
-        let keys = try sshKeyFiles.flatMap(SSHKey.read(file:))
+        let keys = try sshKeyFiles.flatMap { try SSHKey.read(file: try LocalFilePath($0, what: "SSH key file")) }
         let spec = try InstanceSpec(
             name: name, image: image, flavor: flavor, cpus: cpus, memory: memory, disk: disk,
             network: network, sshAuthorizedKeys: keys, accel: accel, runCommands: runCommands)

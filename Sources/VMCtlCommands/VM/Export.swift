@@ -14,7 +14,7 @@ struct Export: ParsableCommand {
 
     func run() throws {
         let result = try VMExport(session: connection.session(), notice: Output.notice)
-            .export(vm.name, to: file, progress: { Progress(label: $0) })
+            .export(vm.name, to: try LocalFilePath(file, what: "archive file"), progress: { Progress(label: $0) })
         if output.json { return try Output.json(result) }
         Output.line("exported \(result.vm) to \(result.file) (\(ByteSize(bytes: result.bytes)); disk \(ByteSize(bytes: result.diskVirtualSize)))")
     }

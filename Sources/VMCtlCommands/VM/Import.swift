@@ -21,7 +21,7 @@ struct Import: ParsableCommand {
 
     func run() throws {
         let summary = try VMExport(session: connection.session(), notice: Output.notice)
-            .importArchive(file: file, name: name, network: network, start: start, progress: { Progress(label: $0) })
+            .importArchive(file: try LocalFilePath(file, what: "archive file"), name: name, network: network, start: start, progress: { Progress(label: $0) })
         if output.json { return try Output.json(summary) }
         Output.line("imported \(summary.name) from \(file) (\(summary.cpus) vCPU, \(summary.memory), network \(summary.network ?? "?"))\(start ? ", started" : "")")
     }

@@ -13,7 +13,8 @@ public enum SSHKey {
     }
 
     /// Reads the keys of an authorized_keys-style file (comments and blank lines skipped).
-    public static func read(file path: String) throws -> [String] {
+    public static func read(file: LocalFilePath) throws -> [String] {
+        let path = file.text
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw VMCtlError("cannot read SSH key file '\(path)'")
         }

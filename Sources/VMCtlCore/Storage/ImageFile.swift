@@ -10,7 +10,8 @@ public struct ImageFile: Sendable, Equatable {
     public let virtualSize: UInt64
     public let fileSize: UInt64
 
-    public static func inspect(path: String) throws -> ImageFile {
+    public static func inspect(_ file: LocalFilePath) throws -> ImageFile {
+        let path = file.text
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw VMCtlError("cannot read image file '\(path)'")
         }

@@ -67,9 +67,10 @@ public struct Storage {
     }
 
     /// Uploads a local image file into the pool as image `name`.
-    public func importImage(file path: String, name: String, progress: Progress? = nil) throws -> ImageInfo {
+    public func importImage(file source: LocalFilePath, name: String, progress: Progress? = nil) throws -> ImageInfo {
         try ResourceName.validate(name, kind: "image")
-        let file = try ImageFile.inspect(path: path)
+        let path = source.text
+        let file = try ImageFile.inspect(source)
         if let existing = try? image(named: name) {
             throw VMCtlError("image '\(name)' already exists (\(existing.info.format), \(ByteSize(bytes: existing.info.virtualSize)))")
         }

@@ -28,6 +28,6 @@ public enum TinyImage {
         if let existing = try? storage.image(named: name) { return existing.info }
         notice("image '\(name)' is not in the pool yet: building it from Debian packages (once)")
         let file = try build(output: defaultOutput)
-        return try storage.importImage(file: file, name: name)
+        return try storage.importImage(file: try LocalFilePath(file, what: "image file"), name: name)
     }
 }

@@ -21,9 +21,9 @@ public struct VMExport {
 
     /// Writes the stopped VM `vmName` to a new archive at `path`. The archive appears under its name only
     /// once complete; the temporary flattened volume is removed whatever happens.
-    public func export(_ vmName: String, to path: String, progress: ((String) -> Progress)? = nil) throws -> ExportResult {
+    public func export(_ vmName: String, to file: LocalFilePath, progress: ((String) -> Progress)? = nil) throws -> ExportResult {
         try ResourceName.validate(vmName, kind: "VM")
-        guard !path.isEmpty else { throw VMCtlError("no archive file name given") }
+        let path = file.text
         let vm = try storage.stoppedRootDisk(of: vmName, action: "exporting it")
         guard let metadata = vm.metadata else {
             throw VMCtlError("VM '\(vmName)' was not created by vmctl; only vmctl's VMs can be exported")
@@ -99,9 +99,10 @@ public struct VMExport {
     /// The archive is read once, front to back; its disk streams into the new VM's root volume and is
     /// kept only if every checksum matches.
     public func importArchive(
-        file path: String, name: String? = nil, network: String? = nil, start: Bool,
+        file: LocalFilePath, name: String? = nil, network: String? = nil, start: Bool,
         progress: ((String) -> Progress)? = nil
     ) throws -> InstanceSummary {
+        let path = file.text
         if let name { try ResourceName.validate(name, kind: "VM") }
         if let network { try ResourceName.validate(network, kind: "network") }
         let input = try ExportFile(readingFrom: path)
