@@ -12,7 +12,7 @@ public enum Fleet {
     public static func observe(_ lab: FleetLab, sessions: [String: Session]) throws -> [String: FleetObserved] {
         var observed: [String: FleetObserved] = [:]
         for uri in lab.uris {
-            guard let session = sessions[uri] else { throw VMCtlError("no connection to \(uri)") }
+            guard let session = sessions[uri] else { throw VMCtlError(.unavailable, "no connection to \(uri)") }
             observed[uri] = try FleetObserver(session: session).observe()
         }
         return observed
@@ -135,7 +135,7 @@ public enum Fleet {
                 actions.append(FleetAction(kind: .domain, name: domain.name, uri: uri, operation: .unchanged))
             }
         }
-        guard !actions.isEmpty else { throw VMCtlError("lab '\(lab.name)' has no VMs on \(lab.uris.joined(separator: ", ")) (vmctl apply first)") }
+        guard !actions.isEmpty else { throw VMCtlError(.notFound, "lab '\(lab.name)' has no VMs on \(lab.uris.joined(separator: ", ")) (vmctl apply first)") }
         let applier = FleetApplier(lab: lab, sessions: sessions, options: FleetApplyOptions(parallel: parallel), report: { _ in })
         let done = DoneList()
         applier.runParallel(actions) { action in

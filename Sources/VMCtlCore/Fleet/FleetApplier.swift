@@ -52,7 +52,7 @@ public final class FleetApplier: @unchecked Sendable {
     }
 
     func session(_ uri: String) throws -> Session {
-        guard let session = sessions[uri] else { throw VMCtlError("no connection to \(uri)") }
+        guard let session = sessions[uri] else { throw VMCtlError(.unavailable, "no connection to \(uri)") }
         return session
     }
 
@@ -210,7 +210,7 @@ public final class FleetApplier: @unchecked Sendable {
                 attempt(Self.label(action)) {
                     // A router left joining a deleted network would make every later firewall apply fail.
                     if kind == .network, let router = try Routers(session: session).list().first(where: { $0.networks.contains(action.name) }) {
-                        throw VMCtlError("not deleted: router '\(router.name)' still joins it")
+                        throw VMCtlError.conflict("not deleted: router '\(router.name)' still joins it")
                     }
                     try deleteObject(action, session: session)
                     emit(Self.label(action), .done, "deleted")
@@ -277,7 +277,7 @@ public final class FleetApplier: @unchecked Sendable {
             } else if problems.isEmpty {
                 emit(subject, .done, action.operation == .update ? "updated" : "created (stopped)")
             }
-            if !problems.isEmpty { throw VMCtlError(problems.joined(separator: "; ")) }
+            if !problems.isEmpty { throw VMCtlError.failed(problems.joined(separator: "; ")) }
         } catch {
             fail(subject, error)
         }

@@ -7,7 +7,7 @@ public enum FleetPlanner {
     public static func plan(_ lab: FleetLab, observed: [String: FleetObserved]) throws -> FleetPlan {
         var actions: [FleetAction] = []
         for uri in lab.uris {
-            guard let state = observed[uri] else { throw VMCtlError("no state read from \(uri)") }
+            guard let state = observed[uri] else { throw VMCtlError(.unavailable, "no state read from \(uri)") }
             actions += try plan(lab.on(uri), state: state, labName: lab.name)
         }
         return FleetPlan(lab: lab.name, actions: actions)
@@ -273,7 +273,7 @@ public enum FleetPlanner {
         for group in state.control.securityGroups where group.lab == labName && !labGroups.contains(group.name) {
             let members = state.domains.filter { $0.securityGroups.contains(group.name) && !($0.lab?.name == labName) }
             if let member = members.first {
-                throw VMCtlError("security group '\(group.name)' of lab '\(labName)' is no longer in its files, but VM '\(member.name)' (not in the lab) is in it")
+                throw VMCtlError.conflict("security group '\(group.name)' of lab '\(labName)' is no longer in its files, but VM '\(member.name)' (not in the lab) is in it")
             }
             actions.append(FleetAction(kind: .securityGroup, name: group.name, uri: uri, operation: .delete))
         }
@@ -285,7 +285,7 @@ public enum FleetPlanner {
         for network in state.networks where network.lab == labName && !labNetworks.contains(network.name) {
             let attached = state.domains.filter { $0.network == network.name && !($0.lab?.name == labName && !wantedMembers.contains($0.name)) }
             if let vm = attached.first {
-                throw VMCtlError("network '\(network.name)' of lab '\(labName)' is no longer in its files, but VM '\(vm.name)' is still attached")
+                throw VMCtlError.conflict("network '\(network.name)' of lab '\(labName)' is no longer in its files, but VM '\(vm.name)' is still attached")
             }
             actions.append(FleetAction(kind: .network, name: network.name, uri: uri, operation: .delete))
         }

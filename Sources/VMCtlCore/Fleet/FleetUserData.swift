@@ -63,36 +63,36 @@ enum FleetUserData {
     /// (`/proc/self/fd`), so a path swapped for a symlink between the check and the read is caught too.
     static func readSource(_ relative: String, namedIn file: String) throws -> Data {
         guard !relative.isEmpty, !relative.hasPrefix("/"), !relative.contains("\0") else {
-            throw VMCtlError("invalid source '\(ResourceName.printable(relative))': give a path relative to the folder of \(file)")
+            throw VMCtlError.invalid("invalid source '\(ResourceName.printable(relative))': give a path relative to the folder of \(file)")
         }
         let base = (file as NSString).deletingLastPathComponent
-        guard let folder = realPath(base.isEmpty ? "." : base) else { throw VMCtlError("cannot resolve the folder of \(file)") }
-        let outside = VMCtlError("source '\(ResourceName.printable(relative))' is outside \(folder): a lab sends only files in the folder of the file that names them")
+        guard let folder = realPath(base.isEmpty ? "." : base) else { throw VMCtlError(.notFound, "cannot resolve the folder of \(file)") }
+        let outside = VMCtlError.invalid("source '\(ResourceName.printable(relative))' is outside \(folder): a lab sends only files in the folder of the file that names them")
         guard let resolved = realPath((folder as NSString).appendingPathComponent(relative)) else {
-            throw VMCtlError("cannot read source '\(ResourceName.printable(relative))' (relative to \(folder)): \(String(cString: strerror(errno)))")
+            throw VMCtlError.system("cannot read source '\(ResourceName.printable(relative))' (relative to \(folder))")
         }
         guard resolved.hasPrefix(folder == "/" ? "/" : folder + "/") else { throw outside }
         let fd = open(resolved, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else {
-            throw VMCtlError("cannot read source '\(ResourceName.printable(relative))': \(String(cString: strerror(errno)))")
+            throw VMCtlError.system("cannot read source '\(ResourceName.printable(relative))'")
         }
         let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         guard let opened = realPath("/proc/self/fd/\(fd)"), opened.hasPrefix(folder == "/" ? "/" : folder + "/") else { throw outside }
         var info = stat()
         guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
-            throw VMCtlError("source '\(ResourceName.printable(relative))' is not a regular file")
+            throw VMCtlError.invalid("source '\(ResourceName.printable(relative))' is not a regular file")
         }
         guard info.st_size <= maximumSourceSize else {
-            throw VMCtlError("source '\(ResourceName.printable(relative))' has \(info.st_size) bytes; user-data files take at most \(maximumSourceSize)")
+            throw VMCtlError.invalid("source '\(ResourceName.printable(relative))' has \(info.st_size) bytes; user-data files take at most \(maximumSourceSize)")
         }
         do {
             let data = try handle.readToEnd() ?? Data()
-            guard data.count <= maximumSourceSize else { throw VMCtlError("source '\(ResourceName.printable(relative))' grew past \(maximumSourceSize) bytes while read") }
+            guard data.count <= maximumSourceSize else { throw VMCtlError.invalid("source '\(ResourceName.printable(relative))' grew past \(maximumSourceSize) bytes while read") }
             return data
         } catch let error as VMCtlError {
             throw error
         } catch {
-            throw VMCtlError("cannot read source '\(ResourceName.printable(relative))': \(error.localizedDescription)")
+            throw VMCtlError.failed("cannot read source '\(ResourceName.printable(relative))': \(error.localizedDescription)", cause: error)
         }
     }
 

@@ -92,7 +92,7 @@ public struct Networks: Sendable {
             let document = try NetworkDocument(xml: network.xml(inactive: true))
             guard let ip = document.ipv4, let range = ip.dhcpRange,
                   let start = IPv4Address(range.start), let end = IPv4Address(range.end) else {
-                throw VMCtlError("network '\(networkName)' has no DHCP range to pin addresses from")
+                throw VMCtlError.invalid("network '\(networkName)' has no DHCP range to pin addresses from")
             }
             let leases = (try? network.dhcpLeases()) ?? []
             let taken = Set(document.ipv4?.hosts.compactMap { IPv4Address($0.address) } ?? [])
@@ -110,7 +110,7 @@ public struct Networks: Sendable {
             let leased = leases.first { $0.mac.lowercased() == mac.lowercased() }.flatMap { IPv4Address($0.address) }
                 .flatMap { (start.value...end.value).contains($0.value) && !taken.contains($0) ? $0 : nil }
             guard let free = leased ?? (start.value...end.value).lazy.map(IPv4Address.init(value:)).first(where: { !taken.contains($0) }) else {
-                throw VMCtlError("network '\(networkName)' has no free address left in \(range.start)-\(range.end)")
+                throw VMCtlError.conflict("network '\(networkName)' has no free address left in \(range.start)-\(range.end)")
             }
             let host = NetworkDocument.DHCPHost(mac: mac, address: free.description, name: name)
             // The VM is new, so an entry with its name is stale (a VM deleted while this network was
@@ -126,7 +126,8 @@ public struct Networks: Sendable {
                 continue
             }
         }
-        throw VMCtlError("cannot pin an address for '\(name)' on '\(networkName)': \(lastError?.message ?? "too many concurrent changes")")
+        // Every try lost a race with another change of the network: it is busy, whatever libvirt called it.
+        throw VMCtlError(.busy, "cannot pin an address for '\(name)' on '\(networkName)': \(lastError?.message ?? "too many concurrent changes")", cause: lastError)
     }
 
     /// Whether `mac` should get a reservation it lacks: the network hands out addresses and has no entry for it.
@@ -142,10 +143,10 @@ public struct Networks: Sendable {
         guard let gateway = IPv4Address(ip.address) else { return }
         let subnet = IPv4Subnet(address: gateway, prefix: ip.prefix)
         guard subnet.contains(address), address.value >= subnet.first.value, address.value <= subnet.last.value else {
-            throw VMCtlError("address \(address) is not a host address of network '\(networkName)' (\(subnet))")
+            throw VMCtlError.invalid("address \(address) is not a host address of network '\(networkName)' (\(subnet))")
         }
-        guard address != gateway else { throw VMCtlError("address \(address) is the gateway of network '\(networkName)'") }
-        guard !taken.contains(address) else { throw VMCtlError("address \(address) on network '\(networkName)' is already taken") }
+        guard address != gateway else { throw VMCtlError.invalid("address \(address) is the gateway of network '\(networkName)'") }
+        guard !taken.contains(address) else { throw VMCtlError.conflict("address \(address) on network '\(networkName)' is already taken") }
     }
 
     /// Removes the host entries of these MACs (the VM is gone); missing entries or networks are fine.
@@ -243,7 +244,7 @@ public struct Networks: Sendable {
         let network = try lookup(name)
         let vms = try attachedVMs()[name] ?? []
         guard vms.isEmpty || force else {
-            throw VMCtlError("network '\(name)' has VMs attached (\(vms.joined(separator: ", "))); delete them or use --force")
+            throw VMCtlError.conflict("network '\(name)' has VMs attached (\(vms.joined(separator: ", ")))", advice: "delete them first", hint: .force)
         }
         if try network.isActive { try libvirt("cannot stop network '\(name)'") { try network.destroy() } }
         try libvirt("cannot delete network '\(name)'") { try network.undefine() }
@@ -256,7 +257,7 @@ public struct Networks: Sendable {
     public func start(_ name: String) throws {
         try ControlStore.requireNotReserved(network: name)
         let network = try lookup(name)
-        guard try !network.isActive else { throw VMCtlError("network '\(name)' is already active") }
+        guard try !network.isActive else { throw VMCtlError.conflict("network '\(name)' is already active") }
         try libvirt("cannot start network '\(name)'") { try network.start() }
         try Firewall(session: session).reconcile()
     }
@@ -264,7 +265,7 @@ public struct Networks: Sendable {
     public func stop(_ name: String) throws {
         try ControlStore.requireNotReserved(network: name)
         let network = try lookup(name)
-        guard try network.isActive else { throw VMCtlError("network '\(name)' is not active") }
+        guard try network.isActive else { throw VMCtlError.conflict("network '\(name)' is not active") }
         try libvirt("cannot stop network '\(name)'") { try network.destroy() }
     }
 }

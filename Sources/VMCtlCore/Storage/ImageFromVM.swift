@@ -19,7 +19,7 @@ public struct ImageFromVM {
         try ResourceName.validate(name, kind: "image")
         let source = try storage.stoppedRootDisk(of: vmName, action: "making an image of it")
         if let existing = try? storage.image(named: name) {
-            throw VMCtlError("image '\(name)' already exists (\(existing.info.format), \(ByteSize(bytes: existing.info.virtualSize)))")
+            throw VMCtlError(.alreadyExists, "image '\(name)' already exists (\(existing.info.format), \(ByteSize(bytes: existing.info.virtualSize)))")
         }
         let volumeName = VMCtlNames.imageVolume(name, format: ImageFile.Format.qcow2.rawValue)
         _ = try storage.flattenedCopy(of: source.volume, named: volumeName, progress: progress)
@@ -38,7 +38,7 @@ extension Storage {
             throw VMCtlError.notFound("VM", vmName)
         }
         guard try !domain.isActive else {
-            throw VMCtlError("VM '\(vmName)' is running; stop it before \(action): vmctl stop \(vmName)")
+            throw VMCtlError.conflict("VM '\(vmName)' is running; stop it before \(action): vmctl stop \(vmName)")
         }
         let document = try DomainDocument(xml: domain.xml([.inactive]))
         let metadata = InstanceMetadata(domain: document)
@@ -57,7 +57,7 @@ extension Storage {
                 }
             }
         }
-        guard let volume else { throw VMCtlError("VM '\(vmName)' has no root disk volume in a storage pool") }
+        guard let volume else { throw VMCtlError(.notFound, "VM '\(vmName)' has no root disk volume in a storage pool") }
         return StoppedRootDisk(domain: domain, document: document, metadata: metadata, volume: volume)
     }
 

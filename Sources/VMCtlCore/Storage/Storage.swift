@@ -71,11 +71,11 @@ public struct Storage {
         try ResourceName.validate(name, kind: "image")
         let file = try ImageFile.inspect(path: path)
         if let existing = try? image(named: name) {
-            throw VMCtlError("image '\(name)' already exists (\(existing.info.format), \(ByteSize(bytes: existing.info.virtualSize)))")
+            throw VMCtlError(.alreadyExists, "image '\(name)' already exists (\(existing.info.format), \(ByteSize(bytes: existing.info.virtualSize)))")
         }
         let volumeName = VMCtlNames.imageVolume(name, format: file.format.rawValue)
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw VMCtlError("cannot open '\(path)': \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw VMCtlError.system("cannot open '\(path)'") }
         defer { close(fd) }
         let volume = try upload(fileDescriptor: fd, size: file.fileSize, volumeName: volumeName, progress: progress)
         return try imageInfo(volume)
@@ -122,7 +122,7 @@ public struct Storage {
         let (image, volume) = try image(named: name)
         let users = try dependents(ofPath: image.path)
         guard users.isEmpty else {
-            throw VMCtlError("image '\(name)' is the base of \(users.joined(separator: ", ")); delete those first")
+            throw VMCtlError.conflict("image '\(name)' is the base of \(users.joined(separator: ", ")); delete those first")
         }
         try libvirt("cannot delete image '\(name)'") { try volume.delete() }
     }

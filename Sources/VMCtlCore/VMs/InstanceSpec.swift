@@ -47,20 +47,20 @@ public struct InstanceSpec: Codable, Sendable, Equatable {
 
     public func validate() throws {
         guard version == Self.currentVersion else {
-            throw VMCtlError("unsupported instance spec version \(version) (this vmctl reads version \(Self.currentVersion))")
+            throw VMCtlError.invalid("unsupported instance spec version \(version) (this vmctl reads version \(Self.currentVersion))")
         }
         try ResourceName.validate(name, kind: "VM")
         try ResourceName.validate(image, kind: "image")
         try ResourceName.validate(network, kind: "network")
         guard (1...Self.maximumCPUs).contains(cpus) else {
-            throw VMCtlError("invalid cpus \(cpus): use 1 to \(Self.maximumCPUs)")
+            throw VMCtlError.invalid("invalid cpus \(cpus): use 1 to \(Self.maximumCPUs)")
         }
         guard memory >= .mebibytes(64) else {
-            throw VMCtlError("invalid memory \(memory): a VM needs at least 64M")
+            throw VMCtlError.invalid("invalid memory \(memory): a VM needs at least 64M")
         }
-        guard disk >= .mebibytes(16) else { throw VMCtlError("invalid disk \(disk): use at least 16M") }
+        guard disk >= .mebibytes(16) else { throw VMCtlError.invalid("invalid disk \(disk): use at least 16M") }
         for key in sshAuthorizedKeys where !SSHKey.looksLikePublicKey(key) {
-            throw VMCtlError("invalid SSH public key '\(key.prefix(40))': expected 'TYPE BASE64 [comment]' on one line")
+            throw VMCtlError.invalid("invalid SSH public key '\(key.prefix(40))': expected 'TYPE BASE64 [comment]' on one line")
         }
     }
 

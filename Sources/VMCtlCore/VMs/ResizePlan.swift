@@ -11,24 +11,24 @@ public enum ResizePlan {
         // A flavor never shrinks a disk (OpenStack refuses that too); an explicit --disk must not either.
         let disk = request.disk ?? flavor.map { max($0.disk, state.disk) }
         guard cpus != nil || memory != nil || disk != nil else {
-            throw VMCtlError("nothing to resize: give --cpus, --memory, --disk or --flavor")
+            throw VMCtlError.invalid("nothing to resize: give a CPU count, a memory size, a disk size or a flavor", hint: .resizeAmounts)
         }
         var changes: [ResizeChange] = []
         if let cpus, cpus != state.cpus {
             guard (1...InstanceSpec.maximumCPUs).contains(cpus) else {
-                throw VMCtlError("invalid cpus \(cpus): use 1 to \(InstanceSpec.maximumCPUs)")
+                throw VMCtlError.invalid("invalid cpus \(cpus): use 1 to \(InstanceSpec.maximumCPUs)")
             }
             changes.append(ResizeChange(resource: "cpus", from: String(state.cpus), to: String(cpus), value: UInt64(cpus),
                                         effect: effect(running: state.isRunning, withinCeiling: cpus <= state.maxCPUs)))
         }
         if let memory, memory != state.memory {
-            guard memory >= .mebibytes(64) else { throw VMCtlError("invalid memory \(memory): a VM needs at least 64M") }
+            guard memory >= .mebibytes(64) else { throw VMCtlError.invalid("invalid memory \(memory): a VM needs at least 64M") }
             changes.append(ResizeChange("memory", from: state.memory, to: memory,
                                         effect: effect(running: state.isRunning, withinCeiling: memory <= state.maxMemory)))
         }
         if let disk, disk != state.disk {
             guard disk > state.disk else {
-                throw VMCtlError("cannot shrink the disk from \(state.disk) to \(disk): shrinking would cut off the guest's data")
+                throw VMCtlError.invalid("cannot shrink the disk from \(state.disk) to \(disk): shrinking would cut off the guest's data")
             }
             changes.append(ResizeChange("disk", from: state.disk, to: disk,
                                         effect: state.isRunning ? .live : .offline))
@@ -48,7 +48,7 @@ extension Instances {
         let domain = try domain(named: name)
         let document = try document(of: domain, inactive: true)
         guard let rootName = InstanceMetadata(domain: document)?.volumes["root"] else {
-            throw VMCtlError("VM '\(name)' was not made by vmctl; resize it with virsh")
+            throw VMCtlError.invalid("VM '\(name)' was not made by vmctl; resize it with virsh")
         }
         let root = try libvirt("cannot find \(name)'s disk") { try storage.pool().lookupVolume(name: rootName) }
         let isRunning = try domain.isActive

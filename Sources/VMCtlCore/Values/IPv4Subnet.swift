@@ -40,7 +40,7 @@ public struct IPv4Subnet: Codable, Sendable, Hashable, CustomStringConvertible {
 
     public init(from decoder: Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
-        guard let subnet = IPv4Subnet(text) else { throw VMCtlError("invalid subnet '\(text)': use CIDR like 10.0.0.0/24") }
+        guard let subnet = IPv4Subnet(text) else { throw VMCtlError.invalid("invalid subnet '\(text)': use CIDR like 10.0.0.0/24") }
         self = subnet
     }
 
@@ -55,7 +55,7 @@ extension IPv4Address: Codable {
 
     public init(from decoder: Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
-        guard let address = IPv4Address(text) else { throw VMCtlError("invalid IPv4 address '\(text)'") }
+        guard let address = IPv4Address(text) else { throw VMCtlError.invalid("invalid IPv4 address '\(text)'") }
         self = address
     }
 

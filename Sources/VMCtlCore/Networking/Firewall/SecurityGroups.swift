@@ -33,7 +33,7 @@ public struct SecurityGroups {
 
     /// Refused while a VM is in the group or another group's rule names it as its remote.
     public func delete(_ name: String) throws {
-        guard name != SecurityGroup.defaultName else { throw VMCtlError("the default security group cannot be deleted") }
+        guard name != SecurityGroup.defaultName else { throw VMCtlError.invalid("the default security group cannot be deleted") }
         try firewall.commit { change in
             let groups = change.control.effectiveGroups
             guard groups.contains(where: { $0.name == name }) else {
@@ -41,10 +41,10 @@ public struct SecurityGroups {
             }
             let members = change.inputs.vms.filter { $0.metadata.securityGroups.contains(name) }.map(\.name)
             guard members.isEmpty else {
-                throw VMCtlError("security group '\(name)' has members (\(members.joined(separator: ", "))); detach them first")
+                throw VMCtlError.conflict("security group '\(name)' has members (\(members.joined(separator: ", "))); detach them first")
             }
             if let (group, rule) = Self.reference(to: name, in: groups) {
-                throw VMCtlError("security group '\(name)' is the remote group of rule '\(rule.id)' of group '\(group.name)'; remove that rule first")
+                throw VMCtlError.conflict("security group '\(name)' is the remote group of rule '\(rule.id)' of group '\(group.name)'; remove that rule first")
             }
             change.control.securityGroups.removeAll { $0.name == name }
         }
@@ -62,11 +62,11 @@ public struct SecurityGroups {
     public func addRule(to name: String, proto: SecurityGroup.RuleProtocol, ports portText: String?,
                         remoteCIDR: String?, remoteGroup: String?) throws -> SecurityGroup.Rule {
         let ports = try Self.parsePorts(portText, proto: proto)
-        if remoteCIDR != nil && remoteGroup != nil { throw VMCtlError("give --remote or --remote-group, not both") }
+        if remoteCIDR != nil && remoteGroup != nil { throw VMCtlError.invalid("a rule takes a remote CIDR or a remote group, not both") }
         var remote: SecurityGroup.Remote?
         if let remoteCIDR {
             guard let subnet = IPv4Subnet(remoteCIDR), IPv4Address(String(remoteCIDR.split(separator: "/")[0])) == subnet.network else {
-                throw VMCtlError("invalid remote CIDR '\(ResourceName.printable(remoteCIDR))': use e.g. 198.51.100.0/24")
+                throw VMCtlError.invalid("invalid remote CIDR '\(ResourceName.printable(remoteCIDR))': use e.g. 198.51.100.0/24")
             }
             remote = .cidr(subnet)
         }
@@ -82,7 +82,7 @@ public struct SecurityGroups {
             let id = Self.nextRuleID(in: groups[index])
             let rule = SecurityGroup.Rule(id: id, proto: proto, ports: ports, remote: remote)
             if groups[index].rules.contains(where: { $0.proto == rule.proto && $0.ports == rule.ports && $0.remote == rule.remote }) {
-                throw VMCtlError("security group '\(name)' already has that rule")
+                throw VMCtlError(.alreadyExists, "security group '\(name)' already has that rule")
             }
             groups[index].rules.append(rule)
             change.control.securityGroups = groups
@@ -109,7 +109,7 @@ public struct SecurityGroups {
                 throw VMCtlError.notFound("security group", group, known: groups.map(\.name))
             }
             try change.updateMetadata(of: vm) { metadata in
-                guard !metadata.securityGroups.contains(group) else { throw VMCtlError("VM '\(vm)' is already in security group '\(group)'") }
+                guard !metadata.securityGroups.contains(group) else { throw VMCtlError.conflict("VM '\(vm)' is already in security group '\(group)'") }
                 metadata.securityGroups.append(group)
             }
         }
@@ -118,7 +118,7 @@ public struct SecurityGroups {
     public func detach(vm: String, group: String) throws {
         try firewall.commit { change in
             try change.updateMetadata(of: vm) { metadata in
-                guard metadata.securityGroups.contains(group) else { throw VMCtlError("VM '\(vm)' is not in security group '\(group)'") }
+                guard metadata.securityGroups.contains(group) else { throw VMCtlError.conflict("VM '\(vm)' is not in security group '\(group)'") }
                 metadata.securityGroups.removeAll { $0 == group }
             }
         }
@@ -139,12 +139,12 @@ public struct SecurityGroups {
     /// `80`, `8000-8080`; icmp takes no ports.
     static func parsePorts(_ text: String?, proto: SecurityGroup.RuleProtocol) throws -> ClosedRange<UInt16>? {
         guard let text else { return nil }
-        guard proto != .icmp else { throw VMCtlError("icmp rules take no ports") }
+        guard proto != .icmp else { throw VMCtlError.invalid("icmp rules take no ports") }
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count) else { throw VMCtlError("invalid ports '\(ResourceName.printable(text))': use P or A-B") }
+        guard (1...2).contains(parts.count) else { throw VMCtlError.invalid("invalid ports '\(ResourceName.printable(text))': use P or A-B") }
         let low = try ForwardRule.port(String(parts[0]), what: "port")
         let high = parts.count == 2 ? try ForwardRule.port(String(parts[1]), what: "port") : low
-        guard low <= high else { throw VMCtlError("invalid ports '\(text)': the range is reversed") }
+        guard low <= high else { throw VMCtlError.invalid("invalid ports '\(text)': the range is reversed") }
         return low...high
     }
 }
