@@ -86,7 +86,7 @@ public final class FleetApplier: @unchecked Sendable {
             self.attempt(Self.label(action)) {
                 let session = try self.session(action.uri)
                 // A network made again has already taken its replaced domains with it.
-                guard (try? Instances(session: session).domain(named: action.name)) != nil || action.operation == .delete else { return }
+                guard try Instances(session: session).exists(action.name) || action.operation == .delete else { return }
                 try self.changing.withLock { try self.deleteDomain(action.name, releasing: action.update.releaseFloatingIP, session: session) }
                 self.emit(Self.label(action), action.operation == .delete ? .done : .progress, "deleted")
             }
@@ -140,7 +140,7 @@ public final class FleetApplier: @unchecked Sendable {
         for action in actions where action.operation == .replace && action.kind == .network {
             attempt(Self.label(action)) {
                 for vm in actions where vm.kind == .domain && vm.operation == .replace && vm.member?.network.name == action.name {
-                    if (try? instances.domain(named: vm.name)) != nil {
+                    if try instances.exists(vm.name) {
                         try deleteDomain(vm.name, releasing: vm.update.releaseFloatingIP, session: session)
                     }
                 }
@@ -238,6 +238,7 @@ public final class FleetApplier: @unchecked Sendable {
         let entries = try pools.list()
         for address in addresses {
             guard let entry = entries.first(where: { $0.address == address.description }) else { continue }
+            // Whether it worked is read back right after: an address still associated is not released.
             if entry.vm != nil { try? pools.disassociate(address.description) }
             if try pools.list().first(where: { $0.address == address.description })?.vm == nil {
                 try pools.release(address.description)
@@ -348,6 +349,7 @@ public final class FleetApplier: @unchecked Sendable {
 
     /// DHCP host entries named for the member whose MAC no VM has: what a create killed half way left.
     func removeOrphanPins(of member: FleetMember, session: Session) {
+        // Cleanup of what an interrupted create left: when the host cannot be read, nothing is removed.
         guard let observed = try? FleetObserver(session: session).observe(),
               let network = observed.network(member.network.name) else { return }
         let macs = Set(observed.domains.compactMap(\.mac))

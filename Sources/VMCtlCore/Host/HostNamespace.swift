@@ -41,8 +41,15 @@ public enum HostNamespace {
     /// gone, or its number taken by another program) is passed over.
     static func daemonPID(pidFiles: [String] = pidFiles) throws -> Int32? {
         for file in pidFiles {
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8),
-                  let pid = Int32(text.trimmingSpaces), pid > 0, try isDaemon(pid, namedIn: file) else { continue }
+            // No pidfile, no daemon there; one that cannot be read may name the daemon vmctl must join.
+            guard access(file, F_OK) == 0 || errno != ENOENT else { continue }
+            let text: String
+            do {
+                text = try String(contentsOfFile: file, encoding: .utf8)
+            } catch {
+                throw VMCtlError.failed("cannot read \(file), which may name libvirt's daemon: \(error.localizedDescription)", cause: error)
+            }
+            guard let pid = Int32(text.trimmingSpaces), pid > 0, try isDaemon(pid, namedIn: file) else { continue }
             return pid
         }
         return nil

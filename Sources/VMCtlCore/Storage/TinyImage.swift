@@ -25,7 +25,7 @@ public enum TinyImage {
 
     /// The tiny image from the pool, building and importing it on first use.
     public static func ensure(in storage: Storage, notice: (String) -> Void) throws -> ImageInfo {
-        if let existing = try? storage.image(named: name) { return existing.info }
+        if let existing = try storage.existingImage(named: name) { return existing.info }
         notice("image '\(name)' is not in the pool yet: building it from Debian packages (once)")
         let file = try build(output: defaultOutput)
         return try storage.importImage(file: file, name: name)

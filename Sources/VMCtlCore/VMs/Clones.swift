@@ -40,7 +40,7 @@ public struct Clones {
         // Taken before the name is checked, as in create: its volumes are nobody's leftovers meanwhile.
         let creating = try instances.lockCreation(of: name)
         defer { creating?.release() }
-        if (try? session.connection.lookupDomain(name: name)) != nil { throw VMCtlError.alreadyExists("VM", name) }
+        if try instances.exists(name) { throw VMCtlError.alreadyExists("VM", name) }
         let sourceDocument = try instances.document(of: source, inactive: true)
         guard let sourceMetadata = InstanceMetadata(domain: sourceDocument),
               let sourceRootName = sourceMetadata.volumes["root"] else {

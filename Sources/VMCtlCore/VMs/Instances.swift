@@ -27,6 +27,16 @@ public struct Instances {
         }
     }
 
+    /// Whether a VM of that name exists; a lookup that fails otherwise is an error, not an absence.
+    public func exists(_ name: String) throws -> Bool {
+        do {
+            _ = try domain(named: name)
+            return true
+        } catch let error as VMCtlError where error.code == .notFound {
+            return false
+        }
+    }
+
     func document(of domain: Domain, inactive: Bool = false) throws -> DomainDocument {
         try DomainDocument(xml: domain.xml(inactive ? [.inactive] : []))
     }
@@ -52,7 +62,7 @@ public struct Instances {
         // before the name is checked, so a create of the same name running now is never taken for one.
         let creating = try lockCreation(of: spec.name)
         defer { creating?.release() }
-        if (try? session.connection.lookupDomain(name: spec.name)) != nil {
+        if try exists(spec.name) {
             throw VMCtlError.alreadyExists("VM", spec.name)
         }
         try networks.requireExists(spec.network)
@@ -267,7 +277,8 @@ public struct Instances {
         if !keepDisks {
             let pool = try storage.pool()
             for volumeName in metadata.map({ Array($0.volumes.values) }) ?? [] {
-                guard let volume = try? pool.lookupVolume(name: volumeName) else { continue }
+                guard let volume = try libvirt("cannot find volume '\(volumeName)'", { try unlessVanished { try pool.lookupVolume(name: volumeName) } })
+                else { continue }
                 try libvirt("cannot delete volume '\(volumeName)'") { try volume.delete() }
             }
         }
@@ -289,8 +300,10 @@ public struct Instances {
 
     /// A VM whose disk is the base of linked clones must keep that disk unchanged: refuse what would write it.
     func requireNoLinkedClones(of document: DomainDocument, toward action: String) throws {
+        // No root volume, no clones on it; one that cannot be looked up might have some.
         guard let root = InstanceMetadata(domain: document)?.volumes["root"],
-              let path = try? storage.pool().lookupVolume(name: root).path else { return }
+              let path = try libvirt("cannot find \(document.name)'s disk '\(root)'", { try unlessVanished { try storage.pool().lookupVolume(name: root).path } })
+        else { return }
         let clones = try storage.dependents(ofPath: path)
         guard clones.isEmpty else {
             let first = clones[0].split(separator: " ").last.map(String.init) ?? clones[0]

@@ -159,9 +159,15 @@ public struct SnapshotPlan: Sendable, Equatable {
             }
         }
         for (info, xml) in targets where info.kind == .internal {
-            guard let root = try? XMLReader.parse(xml), let then = root.first("domain"),
-                  let subjectThen = try? SnapshotSubject(domain: then, isActive: false)
-            else { continue }
+            // A snapshot that recorded no definition has nothing to compare; one that cannot be read might
+            // be kept where the disk no longer is.
+            let subjectThen: SnapshotSubject
+            do {
+                guard let then = try XMLReader.parse(xml).first("domain") else { continue }
+                subjectThen = try SnapshotSubject(domain: then, isActive: false)
+            } catch {
+                return "cannot delete snapshot '\(info.name)' of VM '\(vm)': its definition cannot be read (\(error))"
+            }
             for name in info.disks {
                 guard let before = subjectThen.disks.first(where: { $0.target == name }),
                       let now = domain.disks.first(where: { $0.target == name }) else { continue }

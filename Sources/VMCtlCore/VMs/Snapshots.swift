@@ -14,6 +14,7 @@ public struct Snapshots {
         self.session = session
         self.instances = Instances(session: session)
         self.notice = notice
+        // Unknown counts as oldest: revertRefusal then refuses what an old libvirt cannot do.
         self.libraryVersion = (try? session.connection.libraryVersion) ?? (0, 0, 0)
     }
 

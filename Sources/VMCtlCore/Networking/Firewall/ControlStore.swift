@@ -65,7 +65,9 @@ public struct ControlStore {
             ], text: json)],
             forward: nil, bridgeName: "vmctl-ctl0", ipv4: nil)
         // Redefining keeps the network's UUID: libvirt refuses a definition of the same name with another one.
-        document.uuid = try? session.connection.lookupNetwork(name: Self.networkName).uuid
+        document.uuid = try libvirt("cannot read vmctl's control state") {
+            try unlessVanished { try session.connection.lookupNetwork(name: Self.networkName).uuid }
+        }
         try libvirt("cannot save vmctl's control state") { _ = try session.connection.defineNetwork(xml: document.xml) }
     }
 }

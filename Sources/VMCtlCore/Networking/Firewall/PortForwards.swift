@@ -29,7 +29,7 @@ public struct PortForwards {
             }) {
                 throw VMCtlError.conflict("host port \(rule.proto.rawValue)/\(rule.hostPort) is already forwarded to \(clash.vm) (forward '\(clash.name)')")
             }
-            if session.isLocal, let listener = ListeningSockets.holder(of: rule.hostPort, proto: rule.proto, address: rule.hostAddress) {
+            if session.isLocal, let listener = try ListeningSockets.holder(of: rule.hostPort, proto: rule.proto, address: rule.hostAddress) {
                 throw VMCtlError.conflict("host port \(rule.proto.rawValue)/\(rule.hostPort) is in use by a listening socket on \(listener)")
             }
             try change.updateMetadata(of: vm) { $0.forwards.append(rule) }
