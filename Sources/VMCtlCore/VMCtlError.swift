@@ -37,10 +37,6 @@ public struct VMCtlError: Error, CustomStringConvertible, Sendable, Equatable {
         case force
         /// Waiting for it would get past it.
         case wait
-        /// A linked clone was asked for where only a full copy can be made.
-        case linked
-        /// Nothing to change was given.
-        case resizeAmounts
         /// Taking the snapshot disk-only would get past it.
         case diskOnly
         /// Taking the snapshot with the VM's RAM (not disk-only) would get past it.

@@ -94,8 +94,9 @@ import Testing
         #expect(error != VMCtlError.invalid("network 'lab' has VMs attached (a, b); delete them first"))
     }
 
-    /// Core is reached from lab files too, which have no flags: its messages name none, and carry a hint
-    /// the CLI turns into its flag.
+    /// Core is reached from lab files too, which have no flags: its messages name none. Where a command's flag
+    /// is the way past the error, it carries a hint the command turns into that flag (the CLI refuses
+    /// `--linked --snapshot` and an empty resize itself, before core is asked).
     @Test func coreMessagesNameNoFlag() throws {
         let unusable = KVMStatus(isUsable: false, reason: "no vmx")
         let kvm = try #require(throws: VMCtlError.self) { try AcceleratorChoice.choose(.kvm, kvm: unusable) }
@@ -104,12 +105,12 @@ import Testing
 
         let state = ResizeState(isRunning: true, cpus: 1, maxCPUs: 4, memory: .mebibytes(512), maxMemory: .gibibytes(1), disk: .gibibytes(2))
         let nothing = try #require(throws: VMCtlError.self) { try ResizePlan.plan(ResizeRequest(), state: state) }
-        #expect(nothing.code == .invalid && nothing.hint == .resizeAmounts)
+        #expect(nothing.code == .invalid)
 
         let linked = try #require(throws: VMCtlError.self) {
             try Clones.resolveMode(.linked, sourceIsRunning: false, sourceName: "s", snapshot: "before")
         }
-        #expect(linked.code == .invalid && linked.hint == .linked)
+        #expect(linked.code == .invalid)
 
         let mixed = try #require(throws: VMCtlError.self) {
             try SnapshotPlanTests.plan(running: true, diskOnly: true, existing: ["old": .internal])

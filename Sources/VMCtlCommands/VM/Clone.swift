@@ -46,10 +46,8 @@ struct Clone: ParsableCommand {
             return Output.line("\(source) no longer depends on another VM's disk")
         }
         guard let name else { return }
-        let summary = try naming(.linked, { $0.reworded("a clone from a snapshot is a full copy: drop --linked") }) {
-            try clones.clone(source: source, as: name, mode: mode, start: start, snapshot: snapshot,
-                             progress: Progress(label: "copying \(source)'s disk"))
-        }
+        let summary = try clones.clone(source: source, as: name, mode: mode, start: start, snapshot: snapshot,
+                                       progress: Progress(label: "copying \(source)'s disk"))
         if output.json { return try Output.json(summary) }
         let kind = snapshot.map { "full, from snapshot \($0)" } ?? (mode ?? .linked).rawValue
         Output.line("cloned \(source) to \(summary.name) (\(kind))\(start ? ", started" : "")")

@@ -20,7 +20,7 @@ public struct Clones {
                                    snapshot: String? = nil) throws -> CloneMode {
         if snapshot != nil {
             guard requested != .linked else {
-                throw VMCtlError.invalid("a clone from a snapshot is a full copy, never linked", hint: .linked)
+                throw VMCtlError.invalid("a clone from a snapshot is a full copy, never linked")
             }
             return .full
         }

@@ -11,7 +11,7 @@ public enum ResizePlan {
         // A flavor never shrinks a disk (OpenStack refuses that too); an explicit --disk must not either.
         let disk = request.disk ?? flavor.map { max($0.disk, state.disk) }
         guard cpus != nil || memory != nil || disk != nil else {
-            throw VMCtlError.invalid("nothing to resize: give a CPU count, a memory size, a disk size or a flavor", hint: .resizeAmounts)
+            throw VMCtlError.invalid("nothing to resize: give a CPU count, a memory size, a disk size or a flavor")
         }
         var changes: [ResizeChange] = []
         if let cpus, cpus != state.cpus {
