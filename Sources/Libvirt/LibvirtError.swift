@@ -40,6 +40,38 @@ public struct LibvirtError: Error, Sendable, CustomStringConvertible, Equatable 
     public var isNoConnect: Bool {
         code == Int32(VIR_ERR_NO_CONNECT.rawValue) || code == Int32(VIR_ERR_SYSTEM_ERROR.rawValue)
     }
+
+    /// No daemon answers: it is down, the connection dropped (a restart), or the URI's host cannot be reached.
+    /// A system error is counted only from the RPC layer; elsewhere it is a file or process failure on the host.
+    public var isConnectionLost: Bool {
+        if oneOf(VIR_ERR_NO_CONNECT, VIR_ERR_INVALID_CONN, VIR_ERR_RPC, VIR_ERR_UNKNOWN_HOST) { return true }
+        return domain == Int32(VIR_FROM_RPC.rawValue) && oneOf(VIR_ERR_SYSTEM_ERROR, VIR_ERR_INTERNAL_ERROR)
+    }
+
+    public var isAlreadyExists: Bool {
+        oneOf(VIR_ERR_DOM_EXIST, VIR_ERR_NETWORK_EXIST, VIR_ERR_STORAGE_VOL_EXIST, VIR_ERR_NETWORK_PORT_EXIST)
+    }
+
+    /// The object's current state forbids the call (not running, already active, a block job in the way).
+    public var isStateConflict: Bool {
+        oneOf(VIR_ERR_OPERATION_INVALID, VIR_ERR_BLOCK_COPY_ACTIVE, VIR_ERR_SNAPSHOT_REVERT_RISKY)
+    }
+
+    public var isAccessDenied: Bool {
+        oneOf(VIR_ERR_ACCESS_DENIED, VIR_ERR_OPERATION_DENIED, VIR_ERR_AUTH_FAILED, VIR_ERR_AUTH_CANCELLED,
+           VIR_ERR_AUTH_UNAVAILABLE)
+    }
+
+    public var isBusy: Bool { oneOf(VIR_ERR_RESOURCE_BUSY) }
+    public var isTimeout: Bool { oneOf(VIR_ERR_OPERATION_TIMEOUT, VIR_ERR_AGENT_UNRESPONSIVE) }
+
+    /// libvirt rejected what it was given (an argument, an XML document, a configuration) rather than failed.
+    public var isInvalidRequest: Bool {
+        oneOf(VIR_ERR_INVALID_ARG, VIR_ERR_XML_ERROR, VIR_ERR_XML_DETAIL, VIR_ERR_XML_INVALID_SCHEMA,
+           VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_INVALID_MAC)
+    }
+
+    private func oneOf(_ numbers: virErrorNumber...) -> Bool { numbers.contains { Int32($0.rawValue) == code } }
 }
 
 /// libvirt prints every error to stderr by default; vmctl reports errors itself, once, in its own words.

@@ -30,7 +30,7 @@ struct CallerNamespaceTests {
                 // Another test may have remembered first; what counts is that host work runs in the remembered one.
                 seen.remembered = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(CallerNamespace.descriptor)")
                 let fd = open("/run/netns/\(name)", O_RDONLY | O_CLOEXEC)
-                guard fd >= 0, csystem_enter_network_namespace(fd) == 0 else { throw VMCtlError("cannot enter \(name)") }
+                guard fd >= 0, csystem_enter_network_namespace(fd) == 0 else { throw VMCtlError.failed("cannot enter \(name)") }
                 close(fd)
                 seen.joined = try Self.namespaceOfNewProcess()
                 seen.hostWork = try CallerNamespace.run { try Self.namespaceOfNewProcess() }

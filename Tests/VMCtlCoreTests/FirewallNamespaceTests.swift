@@ -351,7 +351,7 @@ final class FirewallLab: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(5)
         for listener in listeners {
             while try !output(["ip", "netns", "exec", listener.namespace, "ss", "-Hltn", "sport = :\(listener.port)"]).contains(":\(listener.port)") {
-                guard Date() < deadline else { throw VMCtlError("listener on port \(listener.port) in \(listener.namespace) did not start") }
+                guard Date() < deadline else { throw VMCtlError.failed("listener on port \(listener.port) in \(listener.namespace) did not start") }
                 Thread.sleep(forTimeInterval: 0.05)
             }
         }
@@ -380,7 +380,7 @@ final class FirewallLab: @unchecked Sendable {
             bound = !sockets.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
             if !bound { usleep(20_000) }
         }
-        guard bound else { throw VMCtlError("socat did not bind udp port \(port) in \(ns)") }
+        guard bound else { throw VMCtlError.failed("socat did not bind udp port \(port) in \(ns)") }
         return {
             // Nothing tells that a dropped datagram will never come: the allowed ones arrive well within this.
             Thread.sleep(forTimeInterval: 0.5)

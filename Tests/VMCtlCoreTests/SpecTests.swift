@@ -63,8 +63,8 @@ import Testing
     }
 
     @Test func validationNamesTheBadField() throws {
-        #expect(throws: VMCtlError("invalid cpus 0: use 1 to 64")) { try InstanceSpec(name: "a", cpus: 0).validate() }
-        #expect(throws: VMCtlError("invalid memory 1M: use 64M to 16T")) {
+        #expect(throws: VMCtlError.invalid("invalid cpus 0: use 1 to 64")) { try InstanceSpec(name: "a", cpus: 0).validate() }
+        #expect(throws: VMCtlError.invalid("invalid memory 1M: use 64M to 16T")) {
             try InstanceSpec(name: "a", memory: .mebibytes(1)).validate()
         }
         #expect(throws: VMCtlError.self) { try InstanceSpec(name: "a", sshAuthorizedKeys: ["not a key"]).validate() }

@@ -34,7 +34,7 @@ struct ForwardAdd: ParsableCommand {
         let guest = try Port(parsing: String(guestPort), what: "guest port").number
         var address: IPv4Address?
         if let hostIP {
-            guard let parsed = IPv4Address(hostIP) else { throw VMCtlError("invalid --host-ip '\(hostIP)'") }
+            guard let parsed = IPv4Address(hostIP) else { throw VMCtlError.invalid("invalid --host-ip '\(hostIP)'") }
             address = parsed
         }
         let forwardName = name ?? "\(proto.rawValue)-\(host)"

@@ -23,7 +23,7 @@ struct ImageBuild: ParsableCommand {
         let session = try connection.session()
         let storage = Storage(session: session)
         if (try? storage.image(named: name)) != nil {
-            guard force else { throw VMCtlError("image '\(name)' already exists (use --force to rebuild it)") }
+            guard force else { throw VMCtlError(.alreadyExists, "image '\(name)' already exists (use --force to rebuild it)") }
             try storage.deleteImage(named: name)
         }
         let file = try TinyImage.build(output: output ?? TinyImage.defaultOutput)

@@ -10,7 +10,9 @@ struct NetDelete: ParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() throws {
-        try Networks(session: connection.session()).delete(network.name, force: force)
+        try naming(.force, { $0.advising("delete them or use --force") }) {
+            try Networks(session: connection.session()).delete(network.name, force: force)
+        }
         Output.line("deleted network \(network.name)")
     }
 }

@@ -23,7 +23,7 @@ enum LabSnapshot {
         for failure in result.failures {
             FileHandle.standardError.write(Data("  \(failure.subject): \(failure.message)\n".utf8))
         }
-        throw VMCtlError("snapshot \(operation.rawValue) '\(name)' failed on \(result.failures.count) of "
+        throw VMCtlError.failed("snapshot \(operation.rawValue) '\(name)' failed on \(result.failures.count) of "
                          + "\(result.failures.count + result.done.count) VMs of lab '\(lab.name)'")
     }
 }

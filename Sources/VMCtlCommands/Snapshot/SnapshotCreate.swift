@@ -26,7 +26,11 @@ struct SnapshotCreate: ParsableCommand {
         if !lab.isEmpty { return try LabSnapshot.run(.create, name: vm.name, paths: lab, connection: connection) }
         guard let snapshot else { throw ValidationError("give the VM's name and the snapshot's name") }
         let snapshots = Snapshots(session: try connection.session(), notice: Output.notice)
-        let info = try snapshots.create(vm: vm.name, name: snapshot, description: description, diskOnly: diskOnly)
+        let info = try naming(.diskOnly, { $0.advising("use --disk-only on the running VM, or delete them first") }) {
+            try naming(.withoutDiskOnly, { $0.advising("leave out --disk-only (RAM included), or stop the VM first") }) {
+                try snapshots.create(vm: vm.name, name: snapshot, description: description, diskOnly: diskOnly)
+            }
+        }
         if output.json { return try Output.json(info) }
         Output.line(SnapshotText.created(info))
     }

@@ -21,7 +21,7 @@ struct ConnectionOptions: ParsableArguments {
         do {
             return try LibvirtURI(text).text
         } catch let error as VMCtlError {
-            throw VMCtlError("\(source): \(error.description)")
+            throw error.prefixed(source)
         }
     }
 
@@ -39,7 +39,7 @@ func seconds(_ text: String, for option: String) throws -> Seconds {
     do {
         return try Seconds(parsing: text)
     } catch let error as VMCtlError {
-        throw VMCtlError("\(option): \(error.description)")
+        throw error.prefixed(option)
     }
 }
 

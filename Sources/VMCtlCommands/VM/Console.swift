@@ -17,12 +17,12 @@ struct Console: ParsableCommand {
     func run() throws {
         let session = try connection.session()
         let details = try Instances(session: session).details(vm.name)
-        guard let path = details.serialLog else { throw VMCtlError("VM '\(vm.name)' has no serial log") }
+        guard let path = details.serialLog else { throw VMCtlError(.notFound, "VM '\(vm.name)' has no serial log") }
         guard session.isLocal else {
-            throw VMCtlError("the serial log is on the libvirt host (\(path)); use 'virsh -c \(session.uri) console \(vm.name)'")
+            throw VMCtlError(.unavailable, "the serial log is on the libvirt host (\(path)); use 'virsh -c \(session.uri) console \(vm.name)'")
         }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw VMCtlError("no serial output from '\(vm.name)' yet (\(path))")
+            throw VMCtlError(.notFound, "no serial output from '\(vm.name)' yet (\(path))")
         }
         var text = String(decoding: data, as: UTF8.self)
         if let tail = try tail.map(lineCount) {
@@ -36,7 +36,7 @@ struct Console: ParsableCommand {
         do {
             return try Count(value, of: "lines")
         } catch let error as VMCtlError {
-            throw VMCtlError("--tail: \(error.description)")
+            throw error.prefixed("--tail")
         }
     }
 }

@@ -26,10 +26,10 @@ struct Create: ParsableCommand {
     func spec() throws -> InstanceSpec {
         let memory = try memory.map { try ByteSize(parsing: $0) }
         let disk = try disk.map { try ByteSize(parsing: $0) }
-        if let memory, memory.bytes == 0 { throw VMCtlError("invalid memory '\(self.memory ?? "")': must be more than 0") }
-        if let disk, disk.bytes == 0 { throw VMCtlError("invalid disk '\(self.disk ?? "")': must be more than 0") }
+        if let memory, memory.bytes == 0 { throw VMCtlError.invalid("invalid memory '\(self.memory ?? "")': must be more than 0") }
+        if let disk, disk.bytes == 0 { throw VMCtlError.invalid("invalid disk '\(self.disk ?? "")': must be more than 0") }
         if let command = runCommands.first(where: { $0.contains(where: \.isNewline) }) {
-            throw VMCtlError("invalid --run '\(command.prefix(30))…': one line per command")
+            throw VMCtlError.invalid("invalid --run '\(command.prefix(30))…': one line per command")
         }
         let keys = try sshKeyFiles.flatMap { try SSHKey.read(file: try LocalFilePath($0, what: "SSH key file")) }
         let spec = try InstanceSpec(
@@ -45,9 +45,11 @@ struct Create: ParsableCommand {
         let session = try connection.session()
         let instances = Instances(session: session, notice: Output.notice)
         let storage = Storage(session: session)
-        let summary = try instances.create(try spec(), start: start) { imageName in
-            if imageName == TinyImage.name { return try TinyImage.ensure(in: storage, notice: Output.notice) }
-            return try storage.image(named: imageName).info
+        let summary = try naming(.accelerator, { $0.prefixed("--accel \(accel.rawValue)") }) {
+            try instances.create(try spec(), start: start) { imageName in
+                if imageName == TinyImage.name { return try TinyImage.ensure(in: storage, notice: Output.notice) }
+                return try storage.image(named: imageName).info
+            }
         }
         if output.json { return try Output.json(summary) }
         Output.line("created \(summary.name) (\(summary.cpus) vCPU, \(summary.memory), image \(summary.image ?? "?"), network \(summary.network ?? "?"))\(start ? ", started" : "")")

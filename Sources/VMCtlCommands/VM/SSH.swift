@@ -27,7 +27,7 @@ struct SSH: ParsableCommand {
         let hostKeys = try SSHHostKeys().sshOptions(forVM: try instances.domain(named: vm.name).uuid)
         let address = try instances.address(of: vm.name, wait: try seconds(wait, for: "--wait"), listeningOn: 22)
         guard GuestReachability.isOnLink(address) else {
-            throw VMCtlError("\(vm.name)'s address \(address) is not on a network reachable from here; forward a port to it")
+            throw VMCtlError(.unavailable, "\(vm.name)'s address \(address) is not on a network reachable from here; forward a port to it")
         }
         let key = SSHKeyStore()
         _ = try key.ensurePublicKey()
@@ -42,6 +42,6 @@ struct SSH: ParsableCommand {
         let argv = arguments.map { strdup($0) } + [nil]
         signal(SIGPIPE, SIG_DFL)
         execvp("ssh", argv)
-        throw VMCtlError("cannot run ssh: \(String(cString: strerror(errno))) (install openssh-client)")
+        throw VMCtlError(.init(errno: errno), "cannot run ssh: \(String(cString: strerror(errno))) (install openssh-client)")
     }
 }

@@ -12,7 +12,7 @@ public enum Fleet {
     public static func observe(_ lab: FleetLab, sessions: [String: Session]) throws -> [String: FleetObserved] {
         var observed: [String: FleetObserved] = [:]
         for uri in lab.uris {
-            guard let session = sessions[uri] else { throw VMCtlError("no connection to \(uri)") }
+            guard let session = sessions[uri] else { throw VMCtlError(.unavailable, "no connection to \(uri)") }
             observed[uri] = try FleetObserver(session: session).observe()
         }
         return observed
@@ -133,7 +133,7 @@ public enum Fleet {
         for uri in lab.uris {
             for domain in observed[uri]!.domains where domain.lab?.name == lab.name { vms.append((domain.name, uri)) }
         }
-        guard !vms.isEmpty else { throw VMCtlError("lab '\(lab.name)' has no VMs on \(lab.uris.joined(separator: ", ")) (vmctl apply first)") }
+        guard !vms.isEmpty else { throw VMCtlError(.notFound, "lab '\(lab.name)' has no VMs on \(lab.uris.joined(separator: ", ")) (vmctl apply first)") }
         let applier = FleetApplier(lab: lab, sessions: sessions, options: FleetApplyOptions(parallel: parallel), report: { _ in })
         let done = DoneList()
         applier.runParallel(vms) { action in

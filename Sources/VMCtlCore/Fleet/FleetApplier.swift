@@ -52,7 +52,7 @@ public final class FleetApplier: @unchecked Sendable {
     }
 
     func session(_ uri: String) throws -> Session {
-        guard let session = sessions[uri] else { throw VMCtlError("no connection to \(uri)") }
+        guard let session = sessions[uri] else { throw VMCtlError(.unavailable, "no connection to \(uri)") }
         return session
     }
 
@@ -86,7 +86,7 @@ public final class FleetApplier: @unchecked Sendable {
             self.attempt(Self.label(action)) {
                 let session = try self.session(action.uri)
                 // A network made again has already taken its replaced domains with it.
-                guard (try? Instances(session: session).domain(named: action.name)) != nil || action.operation == .delete else { return }
+                guard try Instances(session: session).exists(action.name) || action.operation == .delete else { return }
                 try self.changing.withLock { try self.deleteDomain(action.name, releasing: action.releasing, session: session) }
                 self.emit(Self.label(action), action.operation == .delete ? .done : .progress, "deleted")
             }
@@ -142,7 +142,7 @@ public final class FleetApplier: @unchecked Sendable {
             guard case .network = action.subject else { continue }
             attempt(Self.label(action)) {
                 for vm in actions where vm.operation == .replace && vm.member?.network.name == action.name {
-                    if (try? instances.domain(named: vm.name)) != nil {
+                    if try instances.exists(vm.name) {
                         try deleteDomain(vm.name, releasing: vm.releasing, session: session)
                     }
                 }
@@ -215,7 +215,7 @@ public final class FleetApplier: @unchecked Sendable {
                 attempt(Self.label(action)) {
                     // A router left joining a deleted network would make every later firewall apply fail.
                     if kind == .network, let router = try Routers(session: session).list().first(where: { $0.networks.contains(action.name) }) {
-                        throw VMCtlError("not deleted: router '\(router.name)' still joins it")
+                        throw VMCtlError.conflict("not deleted: router '\(router.name)' still joins it")
                     }
                     try deleteObject(action, session: session)
                     emit(Self.label(action), .done, "deleted")
@@ -244,6 +244,7 @@ public final class FleetApplier: @unchecked Sendable {
         let entries = try pools.list()
         for address in addresses {
             guard let entry = entries.first(where: { $0.address == address }) else { continue }
+            // Whether it worked is read back right after: an address still associated is not released.
             if entry.vm != nil { try? pools.disassociate(address) }
             if try pools.list().first(where: { $0.address == address })?.vm == nil {
                 try pools.release(address)
@@ -283,7 +284,7 @@ public final class FleetApplier: @unchecked Sendable {
             } else if problems.isEmpty {
                 emit(subject, .done, action.operation == .update ? "updated" : "created (stopped)")
             }
-            if !problems.isEmpty { throw VMCtlError(problems.joined(separator: "; ")) }
+            if !problems.isEmpty { throw VMCtlError.failed(problems.joined(separator: "; ")) }
         } catch {
             fail(subject, error)
         }
@@ -354,6 +355,7 @@ public final class FleetApplier: @unchecked Sendable {
 
     /// DHCP host entries named for the member whose MAC no VM has: what a create killed half way left.
     func removeOrphanPins(of member: FleetMember, session: Session) {
+        // Cleanup of what an interrupted create left: when the host cannot be read, nothing is removed.
         guard let observed = try? FleetObserver(session: session).observe(),
               let network = observed.network(member.network.name) else { return }
         let macs = Set(observed.domains.compactMap(\.mac))

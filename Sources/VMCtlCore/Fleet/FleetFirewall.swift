@@ -12,7 +12,7 @@ enum FleetFirewall {
         do {
             _ = try FirewallRenderer.render(desired)
         } catch let error as VMCtlError {
-            throw lab.origin.error("lab '\(labName)' cannot be applied on \(state.uri): \(error.description)")
+            throw lab.origin.error("lab '\(labName)' cannot be applied on \(state.uri): \(error.description)", code: error.code)
         }
     }
 

@@ -10,7 +10,7 @@ public enum FleetLoader {
     /// Loads the files and folders named (folders: every `.yaml`/`.yml` file in them, recursively, by name),
     /// following the Lab document's `include`. Exactly one Lab document must be among them.
     public static func load(paths: [String], defaultURI: String) throws -> FleetLab {
-        guard !paths.isEmpty else { throw VMCtlError("give the lab's files or folders (e.g. labs/calculator.yaml)") }
+        guard !paths.isEmpty else { throw VMCtlError.invalid("give the lab's files or folders (e.g. labs/calculator.yaml)") }
         var queue: [String] = []
         for path in paths { queue += try files(at: path, from: nil) }
         var seen: Set<String> = []
@@ -22,7 +22,7 @@ public enum FleetLoader {
             let absolute = queue[index]
             index += 1
             guard seen.insert(absolute).inserted else { continue }
-            guard seen.count <= maximumFiles else { throw VMCtlError("a lab reads at most \(maximumFiles) files") }
+            guard seen.count <= maximumFiles else { throw VMCtlError.invalid("a lab reads at most \(maximumFiles) files") }
             let shown = display(absolute)
             readFiles.append(shown)
             let text = try read(absolute, shown: shown)
@@ -52,7 +52,7 @@ public enum FleetLoader {
                         do {
                             queue += try files(at: relative, from: base)
                         } catch let failure as VMCtlError {
-                            throw include.error("\(failure.description) (include[\(position)])")
+                            throw include.error("\(failure.description) (include[\(position)])", code: failure.code)
                         }
                     }
                 }
@@ -60,7 +60,7 @@ public enum FleetLoader {
             }
         }
         guard let labDocument else {
-            throw VMCtlError("\(readFiles.joined(separator: ", ")): no Lab document: a lab is named by one document with 'kind: Lab' (see labs/)")
+            throw VMCtlError.invalid("\(readFiles.joined(separator: ", ")): no Lab document: a lab is named by one document with 'kind: Lab' (see labs/)")
         }
         let labHeader = try labDocument.mapping(allowed: ["version", "kind", "name", "uri", "spec"])
         let labName = try labHeader.required("name").name(kind: "lab")
@@ -86,12 +86,12 @@ public enum FleetLoader {
         let standardized = (absolute as NSString).standardizingPath
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: standardized, isDirectory: &isDirectory) else {
-            throw VMCtlError("\(display(standardized)): no such file or folder")
+            throw VMCtlError(.notFound, "\(display(standardized)): no such file or folder")
         }
         let isYAML = { (name: String) in name.hasSuffix(".yaml") || name.hasSuffix(".yml") }
         guard isDirectory.boolValue else {
             // An include names fleet files only: a lab is no way to read the host's other files.
-            if base != nil && !isYAML(standardized) { throw VMCtlError("\(display(standardized)): not a .yaml or .yml file") }
+            if base != nil && !isYAML(standardized) { throw VMCtlError.invalid("\(display(standardized)): not a .yaml or .yml file") }
             return [standardized]
         }
         guard let enumerator = FileManager.default.enumerator(atPath: standardized) else { return [] }
@@ -99,10 +99,10 @@ public enum FleetLoader {
         var seen = 0
         while let entry = enumerator.nextObject() as? String {
             seen += 1
-            guard seen <= maximumFiles * 10 else { throw VMCtlError("\(display(standardized)): too many entries for a lab folder") }
+            guard seen <= maximumFiles * 10 else { throw VMCtlError.invalid("\(display(standardized)): too many entries for a lab folder") }
             if isYAML(entry) { found.append((standardized as NSString).appendingPathComponent(entry)) }
             guard found.count <= maximumFiles else {
-                throw VMCtlError("\(display(standardized)): more than \(maximumFiles) fleet files")
+                throw VMCtlError.invalid("\(display(standardized)): more than \(maximumFiles) fleet files")
             }
         }
         return found.sorted()
@@ -115,21 +115,21 @@ public enum FleetLoader {
 
     static func read(_ absolute: String, shown: String) throws -> String {
         let fd = open(absolute, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { throw VMCtlError("\(shown): cannot read the file: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw VMCtlError.system("\(shown): cannot read the file") }
         let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         var info = stat()
-        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { throw VMCtlError("\(shown): not a regular file") }
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { throw VMCtlError.invalid("\(shown): not a regular file") }
         guard info.st_size <= maximumFileSize else {
-            throw VMCtlError("\(shown): \(info.st_size) bytes; a fleet file takes at most \(maximumFileSize)")
+            throw VMCtlError.invalid("\(shown): \(info.st_size) bytes; a fleet file takes at most \(maximumFileSize)")
         }
         let data: Data
         do {
             data = try handle.readToEnd() ?? Data()
         } catch {
-            throw VMCtlError("\(shown): cannot read the file: \(error.localizedDescription)")
+            throw VMCtlError.failed("\(shown): cannot read the file: \(error.localizedDescription)", cause: error)
         }
         guard data.count <= maximumFileSize, let text = String(data: data, encoding: .utf8) else {
-            throw VMCtlError("\(shown): not UTF-8 text of at most \(maximumFileSize) bytes")
+            throw VMCtlError.invalid("\(shown): not UTF-8 text of at most \(maximumFileSize) bytes")
         }
         return text
     }

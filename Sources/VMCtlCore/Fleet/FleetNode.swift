@@ -11,7 +11,7 @@ struct FleetNode {
     var line: Int { node.mark?.line ?? 1 }
     var origin: FleetOrigin { FleetOrigin(file: file, line: line, path: path) }
 
-    func error(_ message: String) -> VMCtlError { origin.error(message) }
+    func error(_ message: String, code: VMCtlError.Code = .invalid) -> VMCtlError { origin.error(message, code: code) }
 
     func child(_ node: Node, key: String) -> FleetNode {
         FleetNode(node: node, file: file, path: path.isEmpty ? key : "\(path).\(key)")
@@ -100,7 +100,7 @@ struct FleetNode {
         do {
             try ResourceName.validate(text, kind: kind)
         } catch let failure as VMCtlError {
-            throw error(failure.description)
+            throw error(failure.description, code: failure.code)
         }
         return text
     }
@@ -110,7 +110,7 @@ struct FleetNode {
         do {
             return try body()
         } catch let failure as VMCtlError where !failure.description.hasPrefix(file + ":") {
-            throw error(failure.description)
+            throw error(failure.description, code: failure.code)
         }
     }
 }

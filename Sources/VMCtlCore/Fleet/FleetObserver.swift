@@ -30,7 +30,11 @@ public struct FleetObserver {
         var networks: [FleetObserved.Network] = []
         for network in try call("cannot list networks", { try session.connection.listAllNetworks() })
         where network.name != ControlStore.networkName {
-            guard let document = try? call("cannot read network", { try NetworkDocument(xml: network.xml(inactive: true)) }) else { continue }
+            // Fails closed: a network or VM removed meanwhile is skipped, one that cannot be read is an error (the
+            // plan would take it for absent, and what apply then did would rest on that).
+            guard let xml = try call("cannot read network '\(network.name)'", { try unlessVanished { try network.xml(inactive: true) } })
+            else { continue }
+            let document = try NetworkDocument(xml: xml)
             let metadata = NetworkMetadata(document: document)
             let ip = document.ipv4
             let gateway = ip.flatMap { IPv4Address($0.address) }
@@ -46,18 +50,22 @@ public struct FleetObserver {
         }
         let pinned = Dictionary(networks.flatMap { network in network.hosts.map { ($0.mac, $0.address) } }, uniquingKeysWith: { first, _ in first })
 
-        let pool = try? call("cannot find vmctl's storage pool", { try session.connection.lookupStoragePool(name: VMCtlNames.storagePool) })
+        let pool = try call("cannot find vmctl's storage pool", {
+            try unlessVanished { try session.connection.lookupStoragePool(name: VMCtlNames.storagePool) }
+        })
         var domains: [FleetObserved.Domain] = []
         for domain in try call("cannot list VMs", { try session.connection.listAllDomains() }) {
-            guard let document = try? call("cannot read VM", { try DomainDocument(xml: domain.xml([.inactive])) }) else { continue }
+            guard let xml = try call("cannot read VM '\(domain.name)'", { try unlessVanished { try domain.xml([.inactive]) } })
+            else { continue }
+            let document = try DomainDocument(xml: xml)
             let metadata = InstanceMetadata(domain: document)
             guard let running = try call("cannot read VM state", { try unlessVanished { try domain.isActive } }) else { continue }
             let interface = document.interfaces.first
             var disk: ByteSize?
             // Only lab VMs are compared in detail: their disk size needs two calls more.
             if metadata?.lab != nil, let root = metadata?.volumes["root"], let pool,
-               let volume = try? call("cannot find volume", { try pool.lookupVolume(name: root) }),
-               let info = try? call("cannot read volume", { try volume.info() }) {
+               let volume = try call("cannot find volume '\(root)'", { try unlessVanished { try pool.lookupVolume(name: root) } }),
+               let info = try call("cannot read volume '\(root)'", { try unlessVanished { try volume.info() } }) {
                 disk = ByteSize(bytes: info.capacity)
             }
             domains.append(FleetObserved.Domain(

@@ -17,7 +17,7 @@ public struct FleetOrigin: Sendable, Equatable, Hashable, CustomStringConvertibl
 
     public var description: String { "\(file):\(line)" }
 
-    public func error(_ message: String) -> VMCtlError {
-        VMCtlError("\(file):\(line): \(path.isEmpty ? "" : path + ": ")\(message)")
+    public func error(_ message: String, code: VMCtlError.Code = .invalid) -> VMCtlError {
+        VMCtlError(code, "\(file):\(line): \(path.isEmpty ? "" : path + ": ")\(message)")
     }
 }

@@ -7,7 +7,7 @@ public enum FleetPlanner {
     public static func plan(_ lab: FleetLab, observed: [String: FleetObserved]) throws -> FleetPlan {
         var actions: [FleetAction] = []
         for uri in lab.uris {
-            guard let state = observed[uri] else { throw VMCtlError("no state read from \(uri)") }
+            guard let state = observed[uri] else { throw VMCtlError(.unavailable, "no state read from \(uri)") }
             actions += try plan(lab.on(uri), state: state, labName: lab.name)
         }
         return FleetPlan(lab: lab.name, actions: actions)

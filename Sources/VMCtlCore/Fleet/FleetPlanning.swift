@@ -276,13 +276,13 @@ struct FleetPlanning {
         for action in left where action.kind == .securityGroup {
             let members = state.domains.filter { $0.securityGroups.contains(action.name) && !($0.lab?.name == labName) }
             if let member = members.first {
-                throw VMCtlError("security group '\(action.name)' of lab '\(labName)' is no longer in its files, but VM '\(member.name)' (not in the lab) is in it")
+                throw VMCtlError.conflict("security group '\(action.name)' of lab '\(labName)' is no longer in its files, but VM '\(member.name)' (not in the lab) is in it")
             }
         }
         for action in left where action.kind == .network {
             let attached = state.domains.filter { $0.network == action.name && !($0.lab?.name == labName && !wantedMembers.contains($0.name)) }
             if let vm = attached.first {
-                throw VMCtlError("network '\(action.name)' of lab '\(labName)' is no longer in its files, but VM '\(vm.name)' is still attached")
+                throw VMCtlError.conflict("network '\(action.name)' of lab '\(labName)' is no longer in its files, but VM '\(vm.name)' is still attached")
             }
         }
         return left

@@ -26,7 +26,7 @@ public enum FleetReadiness: Sendable, Equatable, CustomStringConvertible {
             self = .http(try Port(parsing: String(portText), what: "readiness port").number, try HTTPPath(path.isEmpty ? "/" : String(path)))
             return
         }
-        throw VMCtlError("invalid readiness check '\(ResourceName.printable(text))': use ip, ssh, tcp:PORT or http:PORT/PATH")
+        throw VMCtlError.invalid("invalid readiness check '\(ResourceName.printable(text))': use ip, ssh, tcp:PORT or http:PORT/PATH")
     }
 
     public var description: String {

@@ -30,7 +30,7 @@ public struct FleetReadinessProbe {
                     return status
                 }
                 if answered == nil {
-                    throw VMCtlError("VM '\(member.name)' did not answer GET http://\(address):\(port)\(path) with 2xx/3xx within \(timeout)")
+                    throw VMCtlError(.timedOut, "VM '\(member.name)' did not answer GET http://\(address):\(port)\(path) with 2xx/3xx within \(timeout)")
                 }
             }
         }

@@ -63,33 +63,33 @@ enum FleetUserData {
     /// (`/proc/self/fd`), so a path swapped for a symlink between the check and the read is caught too.
     static func readSource(_ source: LabRelativePath, namedIn file: String) throws -> Data {
         let base = (file as NSString).deletingLastPathComponent
-        guard let folder = realPath(base.isEmpty ? "." : base) else { throw VMCtlError("cannot resolve the folder of \(file)") }
-        let outside = VMCtlError("source '\(source)' is outside \(folder): a lab sends only files in the folder of the file that names them")
+        guard let folder = realPath(base.isEmpty ? "." : base) else { throw VMCtlError(.notFound, "cannot resolve the folder of \(file)") }
+        let outside = VMCtlError.invalid("source '\(source)' is outside \(folder): a lab sends only files in the folder of the file that names them")
         guard let resolved = realPath((folder as NSString).appendingPathComponent(source.text)) else {
-            throw VMCtlError("cannot read source '\(source)' (relative to \(folder)): \(String(cString: strerror(errno)))")
+            throw VMCtlError.system("cannot read source '\(source)' (relative to \(folder))")
         }
         guard resolved.hasPrefix(folder == "/" ? "/" : folder + "/") else { throw outside }
         let fd = open(resolved, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else {
-            throw VMCtlError("cannot read source '\(source)': \(String(cString: strerror(errno)))")
+            throw VMCtlError.system("cannot read source '\(source)'")
         }
         let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         guard let opened = realPath("/proc/self/fd/\(fd)"), opened.hasPrefix(folder == "/" ? "/" : folder + "/") else { throw outside }
         var info = stat()
         guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
-            throw VMCtlError("source '\(source)' is not a regular file")
+            throw VMCtlError.invalid("source '\(source)' is not a regular file")
         }
         guard info.st_size <= maximumSourceSize else {
-            throw VMCtlError("source '\(source)' has \(info.st_size) bytes; user-data files take at most \(maximumSourceSize)")
+            throw VMCtlError.invalid("source '\(source)' has \(info.st_size) bytes; user-data files take at most \(maximumSourceSize)")
         }
         do {
             let data = try handle.readToEnd() ?? Data()
-            guard data.count <= maximumSourceSize else { throw VMCtlError("source '\(source)' grew past \(maximumSourceSize) bytes while read") }
+            guard data.count <= maximumSourceSize else { throw VMCtlError.invalid("source '\(source)' grew past \(maximumSourceSize) bytes while read") }
             return data
         } catch let error as VMCtlError {
             throw error
         } catch {
-            throw VMCtlError("cannot read source '\(source)': \(error.localizedDescription)")
+            throw VMCtlError.failed("cannot read source '\(source)': \(error.localizedDescription)", cause: error)
         }
     }
 

@@ -19,11 +19,11 @@ enum FleetYAML {
         switch error {
         case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _), let .composer(context, problem, mark, _):
             let prefix = context.map { "\($0.text) " } ?? ""
-            return VMCtlError("\(file):\(mark.line): invalid YAML: \(prefix)\(problem)")
+            return VMCtlError.invalid("\(file):\(mark.line): invalid YAML: \(prefix)\(problem)")
         case let .reader(problem, _, _, _):
-            return VMCtlError("\(file): invalid YAML: \(problem)")
+            return VMCtlError.invalid("\(file): invalid YAML: \(problem)")
         default:
-            return VMCtlError("\(file): invalid YAML: \(error)")
+            return VMCtlError.invalid("\(file): invalid YAML: \(error)")
         }
     }
 }

@@ -11,7 +11,7 @@ public struct AcceleratorChoice: Sendable, Equatable {
         case .tcg:
             return AcceleratorChoice(domainType: "qemu", notice: nil)
         case .kvm:
-            guard kvm.isUsable else { throw VMCtlError("--accel kvm: KVM is not usable: \(kvm.reason)") }
+            guard kvm.isUsable else { throw VMCtlError(.unavailable, "KVM is not usable: \(kvm.reason)", hint: .accelerator) }
             return AcceleratorChoice(domainType: "kvm", notice: nil)
         case .auto:
             if kvm.isUsable { return AcceleratorChoice(domainType: "kvm", notice: nil) }

@@ -18,7 +18,7 @@ public enum CallerNamespace {
         guard descriptor < 0 else { return }
         let fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw VMCtlError("cannot open this process's network namespace: \(String(cString: strerror(errno)))")
+            throw VMCtlError.system("cannot open this process's network namespace")
         }
         descriptor = fd
     }
@@ -37,8 +37,7 @@ public enum CallerNamespace {
         let thread = Thread {
             defer { done.signal() }
             guard csystem_enter_network_namespace(fd) == 0 else {
-                outcome.result = .failure(VMCtlError(
-                    "cannot return to vmctl's own network namespace: \(String(cString: strerror(errno)))"))
+                outcome.result = .failure(VMCtlError.system("cannot return to vmctl's own network namespace"))
                 return
             }
             outcome.result = Result { try outcome.body() }
@@ -46,7 +45,7 @@ public enum CallerNamespace {
         thread.stackSize = 1 << 20
         thread.start()
         done.wait()
-        guard let result = outcome.result else { throw VMCtlError("host task ended without a result") }
+        guard let result = outcome.result else { throw VMCtlError.failed("host task ended without a result") }
         return try result.get()
     }
 

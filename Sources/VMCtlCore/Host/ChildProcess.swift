@@ -39,7 +39,7 @@ public final class ChildProcess: @unchecked Sendable {
     /// Starts `argv[0]` (looked up in PATH) with `argv`. `input` is written to its stdin (nil: `/dev/null`).
     public init(_ argv: [String], environment: [String: String]? = nil, input: Data? = nil,
                 stdout: Output = .capture, stderr: Output = .capture) throws {
-        guard let tool = argv.first else { throw VMCtlError("no program to run") }
+        guard let tool = argv.first else { throw VMCtlError.invalid("no program to run") }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -50,7 +50,7 @@ public final class ChildProcess: @unchecked Sendable {
             var fds: [Int32] = [-1, -1]
             guard csystem_cloexec_pipe(&fds) == 0 else {
                 parentEnds.forEach { close($0) }
-                throw VMCtlError("cannot run \(tool): \(String(cString: strerror(errno)))")
+                throw VMCtlError.system("cannot run \(tool)")
             }
             return (fds[0], fds[1])
         }
@@ -108,7 +108,7 @@ public final class ChildProcess: @unchecked Sendable {
         }
         guard status == 0 else {
             parentEnds.forEach { close($0) }
-            throw VMCtlError("cannot run \(tool): \(String(cString: strerror(status)))")
+            throw VMCtlError.system("cannot run \(tool)", errno: status)
         }
         pid = spawned
         self.input = input ?? Data()

@@ -8,7 +8,7 @@ final class HostLock {
 
     /// Waits until the lock is free, then holds it.
     static func acquire(_ name: String) throws -> HostLock {
-        guard let lock = try HostLock(name: name, wait: true) else { throw VMCtlError("cannot lock \(name)") }
+        guard let lock = try HostLock(name: name, wait: true) else { throw VMCtlError.failed("cannot lock \(name)") }
         return lock
     }
 
@@ -24,14 +24,14 @@ final class HostLock {
         let directory = "/run/vmctl"
         mkdir(directory, 0o755)
         fd = open("\(directory)/\(name).lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw VMCtlError("cannot open lock \(directory)/\(name).lock: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw VMCtlError.system("cannot open lock \(directory)/\(name).lock") }
         while flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0 {
             let failure = errno
             guard failure == EINTR else {
                 // No lock, so no HostLock to release it: the descriptor is closed here.
                 close(fd)
                 if failure == EWOULDBLOCK { return nil }
-                throw VMCtlError("cannot lock \(directory)/\(name).lock: \(String(cString: strerror(failure)))")
+                throw VMCtlError.system("cannot lock \(directory)/\(name).lock", errno: failure)
             }
         }
     }

@@ -24,7 +24,7 @@ public enum HostNamespace {
         guard let pid = try daemonPID() else { return nil }
         let target = "/proc/\(pid)/ns/net"
         func failure(_ what: String) -> VMCtlError {
-            VMCtlError("cannot join the network namespace of libvirt's daemon (pid \(pid)): \(what) \(String(cString: strerror(errno))) (vmctl runs as root)")
+            VMCtlError(.init(errno: errno), "cannot join the network namespace of libvirt's daemon (pid \(pid)): \(what) \(String(cString: strerror(errno))) (vmctl runs as root)")
         }
         guard let targetID = inode(of: target) else { throw failure("cannot read \(target):") }
         guard let ownID = inode(of: "/proc/thread-self/ns/net") else { throw failure("cannot read this thread's namespace:") }
@@ -41,8 +41,15 @@ public enum HostNamespace {
     /// gone, or its number taken by another program) is passed over.
     static func daemonPID(pidFiles: [String] = pidFiles) throws -> Int32? {
         for file in pidFiles {
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8),
-                  let pid = Int32(text.trimmingSpaces), pid > 0, try isDaemon(pid, namedIn: file) else { continue }
+            // No pidfile, no daemon there; one that cannot be read may name the daemon vmctl must join.
+            guard access(file, F_OK) == 0 || errno != ENOENT else { continue }
+            let text: String
+            do {
+                text = try String(contentsOfFile: file, encoding: .utf8)
+            } catch {
+                throw VMCtlError.failed("cannot read \(file), which may name libvirt's daemon: \(error.localizedDescription)", cause: error)
+            }
+            guard let pid = Int32(text.trimmingSpaces), pid > 0, try isDaemon(pid, namedIn: file) else { continue }
             return pid
         }
         return nil
@@ -57,7 +64,7 @@ public enum HostNamespace {
         let length = readlink("/proc/\(pid)/exe", &buffer, buffer.count - 1)
         guard length >= 0 else {
             if errno == ENOENT { return false }
-            throw VMCtlError("cannot tell whether process \(pid), named in \(file), is libvirt's daemon: \(String(cString: strerror(errno))) (vmctl runs as root)")
+            throw VMCtlError(.init(errno: errno), "cannot tell whether process \(pid), named in \(file), is libvirt's daemon: \(String(cString: strerror(errno))) (vmctl runs as root)")
         }
         let executable = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
         // A daemon upgraded while it runs shows its old binary as "PATH (deleted)".

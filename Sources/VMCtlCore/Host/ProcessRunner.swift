@@ -13,7 +13,7 @@ public enum ProcessRunner {
         let result = try capture(tool, arguments, environment: environment)
         guard result.status == 0 else {
             let detail = result.errorOutput.split(whereSeparator: \.isNewline).last.map(String.init) ?? "exit status \(result.status)"
-            throw VMCtlError("\(tool) failed: \(detail)")
+            throw VMCtlError.failed("\(tool) failed: \(detail)")
         }
         return result.output
     }

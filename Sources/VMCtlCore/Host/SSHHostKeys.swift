@@ -12,7 +12,7 @@ public struct SSHHostKeys: Sendable {
     /// ssh options that check the guest's host key against the pinned one; on first contact ssh pins it.
     /// The alias keys the entry to the VM, not to its address, which DHCP may hand to another VM later.
     public func sshOptions(forVM uuid: String) throws -> [String] {
-        guard UUID(uuidString: uuid) != nil else { throw VMCtlError("invalid VM UUID '\(ResourceName.printable(uuid))'") }
+        guard UUID(uuidString: uuid) != nil else { throw VMCtlError.invalid("invalid VM UUID '\(ResourceName.printable(uuid))'") }
         try FileManager.default.createDirectory(
             atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let path = file(ofVM: uuid)
@@ -29,7 +29,7 @@ public struct SSHHostKeys: Sendable {
     public func forget(vm uuid: String) throws {
         guard UUID(uuidString: uuid) != nil else { return }
         guard unlink(file(ofVM: uuid)) == 0 || errno == ENOENT else {
-            throw VMCtlError("cannot remove the pinned host key \(file(ofVM: uuid)): \(String(cString: strerror(errno)))")
+            throw VMCtlError.system("cannot remove the pinned host key \(file(ofVM: uuid))")
         }
     }
 }

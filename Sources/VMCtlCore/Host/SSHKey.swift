@@ -16,12 +16,12 @@ public enum SSHKey {
     public static func read(file: LocalFilePath) throws -> [String] {
         let path = file.text
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw VMCtlError("cannot read SSH key file '\(path)'")
+            throw VMCtlError.invalid("cannot read SSH key file '\(path)'")
         }
         let keys = text.split(whereSeparator: \.isNewline).map { String($0).trimmingSpaces }
             .filter { !$0.isEmpty && !$0.hasPrefix("#") }
         guard !keys.isEmpty, keys.allSatisfy(looksLikePublicKey) else {
-            throw VMCtlError("'\(path)' does not hold SSH public keys (expected lines like 'ssh-ed25519 AAAA... comment')")
+            throw VMCtlError.invalid("'\(path)' does not hold SSH public keys (expected lines like 'ssh-ed25519 AAAA... comment')")
         }
         return keys
     }

@@ -30,7 +30,7 @@ public struct SSHKeyStore: Sendable {
             let publicKey = try ProcessRunner.run("ssh-keygen", ["-y", "-f", privateKeyPath])
             guard FileManager.default.createFile(atPath: temporary + ".pub", contents: Data(publicKey.utf8),
                                                  attributes: [.posixPermissions: 0o644]) else {
-                throw VMCtlError("cannot write '\(temporary).pub'")
+                throw VMCtlError.failed("cannot write '\(temporary).pub'")
             }
             try linkIntoPlace(temporary + ".pub", publicKeyPath)
         }
@@ -40,7 +40,7 @@ public struct SSHKeyStore: Sendable {
     /// Gives `path` the file at `temporary` unless another process did first (then its file stays).
     private func linkIntoPlace(_ temporary: String, _ path: String) throws {
         guard link(temporary, path) == 0 || errno == EEXIST else {
-            throw VMCtlError("cannot create '\(path)': \(String(cString: strerror(errno)))")
+            throw VMCtlError.system("cannot create '\(path)'")
         }
     }
 }

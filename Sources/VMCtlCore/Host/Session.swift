@@ -29,7 +29,8 @@ public final class Session: @unchecked Sendable {
         do {
             connection = try Connection(uri: uri)
         } catch let error as LibvirtError {
-            throw VMCtlError("cannot connect to libvirt at '\(uri)': \(error.message)")
+            // Whatever libvirt's number for it, a connection that cannot be opened means no daemon to ask, unless it refused us.
+            throw VMCtlError(error.isAccessDenied ? .permission : .unavailable, "cannot connect to libvirt at '\(uri)': \(error.message)", cause: error)
         }
     }
 

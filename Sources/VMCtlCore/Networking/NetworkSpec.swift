@@ -24,11 +24,11 @@ public struct NetworkSpec: Codable, Sendable, Equatable {
         let subnet = try Self.parseSubnet(subnetText)
         try Self.requireGuestRange(subnet)
         guard (8...29).contains(subnet.prefix) else {
-            throw VMCtlError("invalid subnet '\(subnetText)': use a prefix from /8 to /29")
+            throw VMCtlError.invalid("invalid subnet '\(subnetText)': use a prefix from /8 to /29")
         }
         let gateway: IPv4Address
         if let gatewayText {
-            guard let parsed = IPv4Address(gatewayText) else { throw VMCtlError("invalid gateway '\(ResourceName.printable(gatewayText))': not an IPv4 address") }
+            guard let parsed = IPv4Address(gatewayText) else { throw VMCtlError.invalid("invalid gateway '\(ResourceName.printable(gatewayText))': not an IPv4 address") }
             gateway = parsed
         } else {
             gateway = subnet.first
@@ -53,46 +53,46 @@ public struct NetworkSpec: Codable, Sendable, Equatable {
 
     static func parseSubnet(_ text: String) throws -> IPv4Subnet {
         guard let subnet = IPv4Subnet(text) else {
-            throw VMCtlError("invalid subnet '\(ResourceName.printable(text))': use CIDR, e.g. 10.10.0.0/24")
+            throw VMCtlError.invalid("invalid subnet '\(ResourceName.printable(text))': use CIDR, e.g. 10.10.0.0/24")
         }
         let given = IPv4Address(String(text.split(separator: "/")[0]))
         guard given == subnet.network else {
-            throw VMCtlError("invalid subnet '\(text)': host bits are set (did you mean \(subnet)?)")
+            throw VMCtlError.invalid("invalid subnet '\(text)': host bits are set (did you mean \(subnet)?)")
         }
         return subnet
     }
 
     static func requireGuestRange(_ subnet: IPv4Subnet) throws {
         if let range = subnet.specialUse {
-            throw VMCtlError("invalid subnet '\(subnet)': it lies in the \(range) range; use a private range such as 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")
+            throw VMCtlError.invalid("invalid subnet '\(subnet)': it lies in the \(range) range; use a private range such as 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")
         }
     }
 
     /// Checks the spec on its own: addresses inside the subnet and not clashing with each other.
     public func validate() throws {
-        guard version == Self.currentVersion else { throw VMCtlError("unsupported network spec version \(version)") }
+        guard version == Self.currentVersion else { throw VMCtlError.invalid("unsupported network spec version \(version)") }
         try ResourceName.validate(name, kind: "network")
         try Self.requireGuestRange(subnet)
         try ControlStore.requireNotReserved(network: name)
         let broadcast = IPv4Address(value: subnet.network.value | ~subnet.mask)
         guard subnet.contains(gateway), gateway != subnet.network, gateway != broadcast else {
-            throw VMCtlError("gateway \(gateway) is not a host address of \(subnet)")
+            throw VMCtlError.invalid("gateway \(gateway) is not a host address of \(subnet)")
         }
         guard subnet.contains(dhcp.start), subnet.contains(dhcp.end), dhcp.start != subnet.network, dhcp.end != broadcast else {
-            throw VMCtlError("DHCP range \(dhcp) is not inside the host addresses of \(subnet)")
+            throw VMCtlError.invalid("DHCP range \(dhcp) is not inside the host addresses of \(subnet)")
         }
-        guard !dhcp.contains(gateway) else { throw VMCtlError("DHCP range \(dhcp) includes the gateway \(gateway)") }
-        guard DNSName.isName(domain) else { throw VMCtlError("invalid DNS domain '\(ResourceName.printable(domain))'") }
+        guard !dhcp.contains(gateway) else { throw VMCtlError.invalid("DHCP range \(dhcp) includes the gateway \(gateway)") }
+        guard DNSName.isName(domain) else { throw VMCtlError.invalid("invalid DNS domain '\(ResourceName.printable(domain))'") }
     }
 
     /// Checks the spec against the host: no overlap with other networks or with the host's routes.
     public func validate(against networks: [(name: String, subnet: IPv4Subnet)], hostRoutes: [IPv4Subnet]) throws {
         if networks.contains(where: { $0.name == name }) { throw VMCtlError.alreadyExists("network", name) }
         if let clash = networks.first(where: { $0.subnet.overlaps(subnet) }) {
-            throw VMCtlError("subnet \(subnet) overlaps network '\(clash.name)' (\(clash.subnet))")
+            throw VMCtlError.conflict("subnet \(subnet) overlaps network '\(clash.name)' (\(clash.subnet))")
         }
         if let route = hostRoutes.first(where: { $0.prefix > 0 && $0.overlaps(subnet) }) {
-            throw VMCtlError("subnet \(subnet) overlaps the host route to \(route)")
+            throw VMCtlError.conflict("subnet \(subnet) overlaps the host route to \(route)")
         }
     }
 

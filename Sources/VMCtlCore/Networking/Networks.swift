@@ -49,8 +49,10 @@ public struct Networks: Sendable {
         document.forward = NetworkMetadata.libvirtForward(for: metadata.mode)
         try libvirt("cannot update network '\(network.name)'") { _ = try session.connection.defineNetwork(xml: document.xml) }
         guard try network.isActive else { return }
-        let running = try session.connection.listAllDomains([.active]).contains { domain in
-            (try? DomainDocument(xml: domain.xml()))?.interfaces.contains { $0.network == network.name } ?? false
+        // A running VM that cannot be read may be on it: restarting the network would cut it off.
+        let running = try libvirt("cannot list running VMs", { try session.connection.listAllDomains([.active]) }).contains { domain in
+            guard let xml = try libvirt("cannot read VM '\(domain.name)'", { try unlessVanished { try domain.xml() } }) else { return false }
+            return try DomainDocument(xml: xml).interfaces.contains { $0.network == network.name }
         }
         if running { return }
         try libvirt("cannot restart network '\(network.name)'") {
@@ -92,9 +94,18 @@ public struct Networks: Sendable {
             let document = try NetworkDocument(xml: network.xml(inactive: true))
             guard let ip = document.ipv4, let range = ip.dhcpRange,
                   let start = IPv4Address(range.start), let end = IPv4Address(range.end) else {
-                throw VMCtlError("network '\(networkName)' has no DHCP range to pin addresses from")
+                throw VMCtlError.invalid("network '\(networkName)' has no DHCP range to pin addresses from")
             }
-            let leases = (try? network.dhcpLeases()) ?? []
+            // An address leased to a guest is taken even without a reservation; only a network that is not
+            // running has no leases to ask for.
+            let leases: [DHCPLease]
+            do {
+                leases = try network.dhcpLeases()
+            } catch let error as LibvirtError where error.isStateConflict {
+                leases = []
+            } catch let error as LibvirtError {
+                throw error.context("cannot read the DHCP leases of network '\(networkName)'")
+            }
             let taken = Set(document.ipv4?.hosts.compactMap { IPv4Address($0.address) } ?? [])
                 .union(leases.filter { $0.mac.lowercased() != mac.lowercased() }.compactMap { IPv4Address($0.address) })
             if let requested {
@@ -110,7 +121,7 @@ public struct Networks: Sendable {
             let leased = leases.first { $0.mac.lowercased() == mac.lowercased() }.flatMap { IPv4Address($0.address) }
                 .flatMap { (start.value...end.value).contains($0.value) && !taken.contains($0) ? $0 : nil }
             guard let free = leased ?? (start.value...end.value).lazy.map(IPv4Address.init(value:)).first(where: { !taken.contains($0) }) else {
-                throw VMCtlError("network '\(networkName)' has no free address left in \(range.start)-\(range.end)")
+                throw VMCtlError.conflict("network '\(networkName)' has no free address left in \(range.start)-\(range.end)")
             }
             let host = NetworkDocument.DHCPHost(mac: mac, address: free.description, name: name)
             // The VM is new, so an entry with its name is stale (a VM deleted while this network was
@@ -126,12 +137,14 @@ public struct Networks: Sendable {
                 continue
             }
         }
-        throw VMCtlError("cannot pin an address for '\(name)' on '\(networkName)': \(lastError?.message ?? "too many concurrent changes")")
+        // Every try lost a race with another change of the network: it is busy, whatever libvirt called it.
+        throw VMCtlError(.busy, "cannot pin an address for '\(name)' on '\(networkName)': \(lastError?.message ?? "too many concurrent changes")", cause: lastError)
     }
 
     /// Whether `mac` should get a reservation it lacks: the network hands out addresses and has no entry for it.
     func lacksPin(mac: String, on networkName: String) throws -> Bool {
-        guard let network = try? session.connection.lookupNetwork(name: networkName) else { return false }
+        guard let network = try libvirt("cannot find network '\(networkName)'", { try unlessVanished { try session.connection.lookupNetwork(name: networkName) } })
+        else { return false }
         let document = try libvirt("cannot read network '\(networkName)'") { try NetworkDocument(xml: network.xml(inactive: true)) }
         guard let ip = document.ipv4, ip.dhcpRange != nil else { return false }
         return !ip.hosts.contains { $0.mac.lowercased() == mac.lowercased() }
@@ -142,10 +155,10 @@ public struct Networks: Sendable {
         guard let gateway = IPv4Address(ip.address) else { return }
         let subnet = IPv4Subnet(address: gateway, prefix: ip.prefix)
         guard subnet.contains(address), address.value >= subnet.first.value, address.value <= subnet.last.value else {
-            throw VMCtlError("address \(address) is not a host address of network '\(networkName)' (\(subnet))")
+            throw VMCtlError.invalid("address \(address) is not a host address of network '\(networkName)' (\(subnet))")
         }
-        guard address != gateway else { throw VMCtlError("address \(address) is the gateway of network '\(networkName)'") }
-        guard !taken.contains(address) else { throw VMCtlError("address \(address) on network '\(networkName)' is already taken") }
+        guard address != gateway else { throw VMCtlError.invalid("address \(address) is the gateway of network '\(networkName)'") }
+        guard !taken.contains(address) else { throw VMCtlError.conflict("address \(address) on network '\(networkName)' is already taken") }
     }
 
     /// Removes the host entries of these MACs (the VM is gone); missing entries or networks are fine.
@@ -162,15 +175,17 @@ public struct Networks: Sendable {
 
     /// Every libvirt network's IPv4 subnet (vmctl's or not), for overlap checks.
     public func subnets() throws -> [(name: String, subnet: IPv4Subnet)] {
-        try session.connection.listAllNetworks().compactMap { network in
-            guard let document = try? NetworkDocument(xml: network.xml(inactive: true)), let ip = document.ipv4,
-                  let address = IPv4Address(ip.address) else { return nil }
+        // A network that cannot be read may be the one a new subnet overlaps.
+        try libvirt("cannot list networks", { try session.connection.listAllNetworks() }).compactMap { network in
+            guard let xml = try libvirt("cannot read network '\(network.name)'", { try unlessVanished { try network.xml(inactive: true) } }),
+                  let ip = try NetworkDocument(xml: xml).ipv4, let address = IPv4Address(ip.address) else { return nil }
             return (network.name, IPv4Subnet(address: address, prefix: ip.prefix))
         }
     }
 
     /// The host's IPv4 routes, read where libvirtd runs (vmctl has joined its network namespace).
-    /// Remote hosts' routes are not visible; libvirt itself refuses a subnet already routed there.
+    /// Remote hosts' routes are not visible; libvirt itself refuses a subnet already routed there, which is
+    /// also why a route table that cannot be read costs only this earlier, clearer refusal.
     func hostRoutes() -> [IPv4Subnet] {
         guard session.isLocal, let table = try? String(contentsOfFile: "/proc/thread-self/net/route", encoding: .utf8) else { return [] }
         return table.split(separator: "\n").dropFirst().compactMap { line in
@@ -230,8 +245,11 @@ public struct Networks: Sendable {
     /// Which VMs have an interface on each network.
     func attachedVMs() throws -> [String: [String]] {
         var result: [String: [String]] = [:]
-        for domain in try session.connection.listAllDomains() {
-            guard let document = try? DomainDocument(xml: domain.xml([.inactive])) else { continue }
+        // Fails closed: a VM that cannot be read may be attached, and deleting its network would strand it.
+        for domain in try libvirt("cannot list VMs", { try session.connection.listAllDomains() }) {
+            guard let xml = try libvirt("cannot read VM '\(domain.name)'", { try unlessVanished { try domain.xml([.inactive]) } })
+            else { continue }
+            let document = try DomainDocument(xml: xml)
             for network in Set(document.interfaces.map(\.network)) { result[network, default: []].append(domain.name) }
         }
         return result.mapValues { $0.sorted() }
@@ -243,7 +261,7 @@ public struct Networks: Sendable {
         let network = try lookup(name)
         let vms = try attachedVMs()[name] ?? []
         guard vms.isEmpty || force else {
-            throw VMCtlError("network '\(name)' has VMs attached (\(vms.joined(separator: ", "))); delete them or use --force")
+            throw VMCtlError.conflict("network '\(name)' has VMs attached (\(vms.joined(separator: ", ")))", advice: "delete them first", hint: .force)
         }
         if try network.isActive { try libvirt("cannot stop network '\(name)'") { try network.destroy() } }
         try libvirt("cannot delete network '\(name)'") { try network.undefine() }
@@ -256,7 +274,7 @@ public struct Networks: Sendable {
     public func start(_ name: String) throws {
         try ControlStore.requireNotReserved(network: name)
         let network = try lookup(name)
-        guard try !network.isActive else { throw VMCtlError("network '\(name)' is already active") }
+        guard try !network.isActive else { throw VMCtlError.conflict("network '\(name)' is already active") }
         try libvirt("cannot start network '\(name)'") { try network.start() }
         try Firewall(session: session).reconcile()
     }
@@ -264,7 +282,7 @@ public struct Networks: Sendable {
     public func stop(_ name: String) throws {
         try ControlStore.requireNotReserved(network: name)
         let network = try lookup(name)
-        guard try network.isActive else { throw VMCtlError("network '\(name)' is not active") }
+        guard try network.isActive else { throw VMCtlError.conflict("network '\(name)' is not active") }
         try libvirt("cannot stop network '\(name)'") { try network.destroy() }
     }
 }

@@ -19,9 +19,9 @@ final class ExportFile {
         fd = open(partial, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             if errno == EEXIST {
-                throw VMCtlError("'\(partial)' exists (an interrupted export, or one still running); remove it first")
+                throw VMCtlError(.alreadyExists, "'\(partial)' exists (an interrupted export, or one still running); remove it first")
             }
-            throw VMCtlError("cannot write '\(path)': \(String(cString: strerror(errno)))")
+            throw VMCtlError.system("cannot write '\(path)'")
         }
     }
 
@@ -29,7 +29,7 @@ final class ExportFile {
         self.path = path
         self.partialPath = nil
         fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw VMCtlError("cannot read '\(path)': \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw VMCtlError.system("cannot read '\(path)'") }
     }
 
     deinit { close(fd) }
@@ -40,7 +40,7 @@ final class ExportFile {
             let written = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
             if written < 0 {
                 if errno == EINTR { continue }
-                throw VMCtlError("cannot write '\(path)': \(String(cString: strerror(errno)))")
+                throw VMCtlError.system("cannot write '\(path)'")
             }
             offset += written
         }
@@ -50,7 +50,7 @@ final class ExportFile {
         while true {
             let count = read(fd, buffer.baseAddress, buffer.count)
             if count >= 0 { return count }
-            if errno != EINTR { throw VMCtlError("cannot read '\(path)': \(String(cString: strerror(errno)))") }
+            if errno != EINTR { throw VMCtlError.system("cannot read '\(path)'") }
         }
     }
 
@@ -58,9 +58,9 @@ final class ExportFile {
     /// (link(2) fails then, where rename(2) would replace it).
     func commit() throws {
         guard let partialPath else { return }
-        guard fsync(fd) == 0 else { throw VMCtlError("cannot write '\(path)': \(String(cString: strerror(errno)))") }
+        guard fsync(fd) == 0 else { throw VMCtlError.system("cannot write '\(path)'") }
         guard link(partialPath, path) == 0 else {
-            throw VMCtlError("cannot name the archive '\(path)': \(String(cString: strerror(errno)))")
+            throw VMCtlError.system("cannot name the archive '\(path)'")
         }
         committed = true
         unlink(partialPath)

@@ -80,11 +80,11 @@ public struct ExportManifest: Codable, Sendable, Equatable {
     /// Checks everything an import relies on; the manifest comes from a file anyone may have edited.
     public func validate() throws {
         guard format == Self.formatName else {
-            throw VMCtlError("not a vmctl export: \(Self.fileName) has format '\(ResourceName.printable(format))'")
+            throw VMCtlError.invalid("not a vmctl export: \(Self.fileName) has format '\(ResourceName.printable(format))'")
         }
         guard version == Self.currentVersion else {
             let newer = version > Self.currentVersion ? " (made by a newer vmctl)" : ""
-            throw VMCtlError("unsupported export version \(version)\(newer); this vmctl reads version \(Self.currentVersion)")
+            throw VMCtlError.invalid("unsupported export version \(version)\(newer); this vmctl reads version \(Self.currentVersion)")
         }
         try ResourceName.validate(vm.name, kind: "VM")
         try ResourceName.validate(vm.image, kind: "image")
@@ -95,16 +95,16 @@ public struct ExportManifest: Codable, Sendable, Equatable {
             try VMSizeLimits.check(memory: vm.memory)
             try VMSizeLimits.check(disk: vm.disk)
         } catch let error as VMCtlError {
-            throw VMCtlError("invalid export: \(error.description.dropFirst("invalid ".count))")
+            throw VMCtlError.invalid("invalid export: \(error.description.dropFirst("invalid ".count))")
         }
         guard disks.count == 1, let root = rootDisk else {
-            throw VMCtlError("invalid export: expected exactly one disk, the root disk (found \(disks.count))")
+            throw VMCtlError.invalid("invalid export: expected exactly one disk, the root disk (found \(disks.count))")
         }
         guard root.file == Disk.rootFileName, root.format == "qcow2" else {
-            throw VMCtlError("invalid export: root disk must be a qcow2 member named \(Disk.rootFileName)")
+            throw VMCtlError.invalid("invalid export: root disk must be a qcow2 member named \(Disk.rootFileName)")
         }
         guard root.size > 0, root.virtualSize > 0, root.virtualSize <= vm.disk.bytes else {
-            throw VMCtlError("invalid export: root disk sizes (\(root.size) bytes, virtual \(root.virtualSize)) do not fit disk \(vm.disk)")
+            throw VMCtlError.invalid("invalid export: root disk sizes (\(root.size) bytes, virtual \(root.virtualSize)) do not fit disk \(vm.disk)")
         }
     }
 
@@ -120,9 +120,9 @@ public struct ExportManifest: Codable, Sendable, Equatable {
         do {
             manifest = try JSONDecoder().decode(ExportManifest.self, from: Data(bytes))
         } catch let error as VMCtlError {
-            throw VMCtlError("invalid \(fileName): \(error.description)")
+            throw error.prefixed("invalid \(fileName)")
         } catch {
-            throw VMCtlError("invalid \(fileName): not the JSON vmctl writes (\(Self.describe(error)))")
+            throw VMCtlError.invalid("invalid \(fileName): not the JSON vmctl writes (\(Self.describe(error)))")
         }
         try manifest.validate()
         return manifest

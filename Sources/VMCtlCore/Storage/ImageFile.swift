@@ -13,12 +13,12 @@ public struct ImageFile: Sendable, Equatable {
     public static func inspect(_ file: LocalFilePath) throws -> ImageFile {
         let path = file.text
         guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw VMCtlError("cannot read image file '\(path)'")
+            throw VMCtlError.invalid("cannot read image file '\(path)'")
         }
         defer { try? handle.close() }
         let header = [UInt8](handle.readData(ofLength: 512))
         let fileSize = (try? handle.seekToEnd()) ?? 0
-        guard fileSize > 0 else { throw VMCtlError("image file '\(path)' is empty") }
+        guard fileSize > 0 else { throw VMCtlError.invalid("image file '\(path)' is empty") }
         return try inspect(header: header, fileSize: fileSize, path: path)
     }
 
@@ -29,7 +29,7 @@ public struct ImageFile: Sendable, Equatable {
         if header.count >= 32, header[0..<4] == [0x51, 0x46, 0x49, 0xfb] {
             // A backing file would point at a path on this machine that the pool does not have.
             guard bigEndian(8, 8) == 0 else {
-                throw VMCtlError("'\(path)' is a qcow2 overlay with a backing file; flatten it first (qemu-img convert -O qcow2)")
+                throw VMCtlError.invalid("'\(path)' is a qcow2 overlay with a backing file; flatten it first (qemu-img convert -O qcow2)")
             }
             return ImageFile(format: .qcow2, virtualSize: bigEndian(24, 8), fileSize: fileSize)
         }
@@ -38,7 +38,7 @@ public struct ImageFile: Sendable, Equatable {
         ]
         for (name, magic, offset) in otherFormats where header.count >= offset + magic.count
             && Array(header[offset..<offset + magic.count]) == magic {
-            throw VMCtlError("'\(path)' is a \(name) image; convert it first: qemu-img convert -O qcow2 '\(path)' out.qcow2")
+            throw VMCtlError.invalid("'\(path)' is a \(name) image; convert it first: qemu-img convert -O qcow2 '\(path)' out.qcow2")
         }
         return ImageFile(format: .raw, virtualSize: fileSize, fileSize: fileSize)
     }

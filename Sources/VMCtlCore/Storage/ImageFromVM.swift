@@ -18,8 +18,8 @@ public struct ImageFromVM {
         try ResourceName.validate(vmName, kind: "VM")
         try ResourceName.validate(name, kind: "image")
         let source = try storage.stoppedRootDisk(of: vmName, action: "making an image of it")
-        if let existing = try? storage.image(named: name) {
-            throw VMCtlError("image '\(name)' already exists (\(existing.info.format), \(ByteSize(bytes: existing.info.virtualSize)))")
+        if let existing = try storage.existingImage(named: name) {
+            throw VMCtlError(.alreadyExists, "image '\(name)' already exists (\(existing.info.format), \(ByteSize(bytes: existing.info.virtualSize)))")
         }
         let volumeName = VMCtlNames.imageVolume(name, format: ImageFile.Format.qcow2.rawValue)
         _ = try storage.flattenedCopy(of: source.volume, named: volumeName, progress: progress)
@@ -38,26 +38,30 @@ extension Storage {
             throw VMCtlError.notFound("VM", vmName)
         }
         guard try !domain.isActive else {
-            throw VMCtlError("VM '\(vmName)' is running; stop it before \(action): vmctl stop \(vmName)")
+            throw VMCtlError.conflict("VM '\(vmName)' is running; stop it before \(action): vmctl stop \(vmName)")
         }
         let document = try DomainDocument(xml: domain.xml([.inactive]))
         let metadata = InstanceMetadata(domain: document)
         let pool = try pool()
         let volume: StorageVolume?
         if let root = metadata?.volumes["root"] {
-            volume = try? pool.lookupVolume(name: root)
+            volume = try libvirt("cannot find \(vmName)'s disk '\(root)'") { try unlessVanished { try pool.lookupVolume(name: root) } }
         } else {
             // Not made by vmctl: the first writable disk, if it is a volume libvirt knows.
-            volume = document.disks.first { !$0.isReadOnly }.flatMap { disk -> StorageVolume? in
-                switch disk.source {
-                case .volume(let poolName, let name):
-                    return try? session.connection.lookupStoragePool(name: poolName).lookupVolume(name: name)
-                case .file(let path):
-                    return try? session.connection.lookupStorageVolume(path: path)
+            volume = try document.disks.first { !$0.isReadOnly }.flatMap { disk -> StorageVolume? in
+                try libvirt("cannot find \(vmName)'s disk") {
+                    try unlessVanished {
+                        switch disk.source {
+                        case .volume(let poolName, let name):
+                            try session.connection.lookupStoragePool(name: poolName).lookupVolume(name: name)
+                        case .file(let path):
+                            try session.connection.lookupStorageVolume(path: path)
+                        }
+                    }
                 }
             }
         }
-        guard let volume else { throw VMCtlError("VM '\(vmName)' has no root disk volume in a storage pool") }
+        guard let volume else { throw VMCtlError(.notFound, "VM '\(vmName)' has no root disk volume in a storage pool") }
         return StoppedRootDisk(domain: domain, document: document, metadata: metadata, volume: volume)
     }
 

@@ -23,7 +23,7 @@ public struct SHA256Sums: Sendable, Equatable {
             // `sha256sum` marks binary mode with '*' instead of the second space.
             guard line.count > 66, let digest = line.split(separator: " ", maxSplits: 1).first,
                   digest.count == 64, digest.allSatisfy(\.isHexDigit) else {
-                throw VMCtlError("invalid \(ExportManifest.checksumsFileName): expected 'SHA256  NAME' lines")
+                throw VMCtlError.invalid("invalid \(ExportManifest.checksumsFileName): expected 'SHA256  NAME' lines")
             }
             let rest = line.dropFirst(65)
             let name = rest.first == "*" || rest.first == " " ? rest.dropFirst() : rest
@@ -36,10 +36,10 @@ public struct SHA256Sums: Sendable, Equatable {
     public func verify(computed: SHA256Sums) throws {
         for (name, digest) in computed.entries {
             guard let expected = self.digest(of: name) else {
-                throw VMCtlError("archive's \(ExportManifest.checksumsFileName) has no checksum for '\(name)'")
+                throw VMCtlError.invalid("archive's \(ExportManifest.checksumsFileName) has no checksum for '\(name)'")
             }
             guard expected == digest else {
-                throw VMCtlError("checksum mismatch for '\(name)' in the archive: it is corrupted (expected sha256 \(expected.prefix(12))…, got \(digest.prefix(12))…)")
+                throw VMCtlError.invalid("checksum mismatch for '\(name)' in the archive: it is corrupted (expected sha256 \(expected.prefix(12))…, got \(digest.prefix(12))…)")
             }
         }
     }

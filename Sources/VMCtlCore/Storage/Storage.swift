@@ -51,11 +51,21 @@ public struct Storage {
     public func image(named name: String) throws -> (info: ImageInfo, volume: StorageVolume) {
         let pool = try pool()
         for format in ImageFile.Format.allCases {
-            if let volume = try? pool.lookupVolume(name: VMCtlNames.imageVolume(name, format: format.rawValue)) {
+            let volumeName = VMCtlNames.imageVolume(name, format: format.rawValue)
+            if let volume = try libvirt("cannot look up image '\(name)'", { try unlessVanished { try pool.lookupVolume(name: volumeName) } }) {
                 return (try imageInfo(volume), volume)
             }
         }
         throw VMCtlError.notFound("image", name, known: try images().map(\.name))
+    }
+
+    /// The image, or nil when there is none; failing to look is an error, not an absence.
+    func existingImage(named name: String) throws -> (info: ImageInfo, volume: StorageVolume)? {
+        do {
+            return try image(named: name)
+        } catch let error as VMCtlError where error.code == .notFound {
+            return nil
+        }
     }
 
     private func imageInfo(_ volume: StorageVolume) throws -> ImageInfo {
@@ -71,12 +81,12 @@ public struct Storage {
         try ResourceName.validate(name, kind: "image")
         let path = source.text
         let file = try ImageFile.inspect(source)
-        if let existing = try? image(named: name) {
-            throw VMCtlError("image '\(name)' already exists (\(existing.info.format), \(ByteSize(bytes: existing.info.virtualSize)))")
+        if let existing = try existingImage(named: name) {
+            throw VMCtlError(.alreadyExists, "image '\(name)' already exists (\(existing.info.format), \(ByteSize(bytes: existing.info.virtualSize)))")
         }
         let volumeName = VMCtlNames.imageVolume(name, format: file.format.rawValue)
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw VMCtlError("cannot open '\(path)': \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw VMCtlError.system("cannot open '\(path)'") }
         defer { close(fd) }
         let volume = try upload(fileDescriptor: fd, size: file.fileSize, volumeName: volumeName, progress: progress)
         return try imageInfo(volume)
@@ -123,24 +133,30 @@ public struct Storage {
         let (image, volume) = try image(named: name)
         let users = try dependents(ofPath: image.path)
         guard users.isEmpty else {
-            throw VMCtlError("image '\(name)' is the base of \(users.joined(separator: ", ")); delete those first")
+            throw VMCtlError.conflict("image '\(name)' is the base of \(users.joined(separator: ", ")); delete those first")
         }
         try libvirt("cannot delete image '\(name)'") { try volume.delete() }
     }
 
     /// Who reads through to the volume at `path`: VMs (by name) whose disks are overlays on it, and
     /// overlays no VM uses (by volume name). Checked on the volumes themselves, so VMs made by other tools
-    /// count too.
+    /// count too. Fails closed: a volume or VM removed meanwhile is skipped, but one that cannot be read is an
+    /// error, since it may be the one that reads through to `path`.
     public func dependents(ofPath path: String) throws -> [String] {
-        let overlays = try pool().listAllVolumes().filter { volume in
-            (try? VolumeDocument(xml: volume.xml()).backing?.path) == path
+        let volumes = try libvirt("cannot list the volumes of pool '\(VMCtlNames.storagePool)'") { try pool().listAllVolumes() }
+        let overlays = try volumes.filter { volume in
+            let xml = try libvirt("cannot read volume '\(volume.name)'") { try unlessVanished { try volume.xml() } }
+            return try xml.map { try VolumeDocument(xml: $0).backing?.path } == path
         }
         var unclaimed = Set(overlays.map(\.name))
-        let overlayPaths = Dictionary(overlays.compactMap { volume in (try? volume.path).map { ($0, volume.name) } },
-                                      uniquingKeysWith: { first, _ in first })
+        let overlayPaths = Dictionary(try overlays.compactMap { volume in
+            try libvirt("cannot read volume '\(volume.name)'") { try unlessVanished { try volume.path } }.map { ($0, volume.name) }
+        }, uniquingKeysWith: { first, _ in first })
         var users: [String] = []
-        for domain in try session.connection.listAllDomains() {
-            guard let document = try? DomainDocument(xml: domain.xml([.inactive])) else { continue }
+        for domain in try libvirt("cannot list VMs", { try session.connection.listAllDomains() }) {
+            guard let xml = try libvirt("cannot read VM '\(domain.name)'", { try unlessVanished { try domain.xml([.inactive]) } })
+            else { continue }
+            let document = try DomainDocument(xml: xml)
             let claimed = document.disks.compactMap { disk -> String? in
                 switch disk.source {
                 case .volume(let pool, let volume): pool == VMCtlNames.storagePool && unclaimed.contains(volume) ? volume : nil

@@ -74,12 +74,12 @@ public struct TarHeader: Sendable, Equatable {
 
     /// Reads a header block; nil for an all-zero block, which marks the end of the archive.
     public static func decode(_ block: [UInt8]) throws -> TarHeader? {
-        guard block.count == blockSize else { throw VMCtlError("not a tar archive: short header block") }
+        guard block.count == blockSize else { throw VMCtlError.invalid("not a tar archive: short header block") }
         if block.allSatisfy({ $0 == 0 }) { return nil }
         let magic = Array(block[Field.magic.0..<Field.magic.0 + 6])
         // POSIX writes "ustar\0" "00"; GNU tar's own format writes "ustar " " \0". Both lay out the same fields.
         guard magic == Array("ustar\0".utf8) || magic == Array("ustar ".utf8) else {
-            throw VMCtlError("not a ustar tar archive (no 'ustar' magic in the header)")
+            throw VMCtlError.invalid("not a ustar tar archive (no 'ustar' magic in the header)")
         }
         let stored = try number(block, Field.checksum, field: "checksum")
         var unsigned: Int64 = 0, signed: Int64 = 0
@@ -90,7 +90,7 @@ public struct TarHeader: Sendable, Equatable {
         }
         // Some old writers summed signed bytes; accept either, as GNU tar does.
         guard Int64(stored) == unsigned || Int64(stored) == signed else {
-            throw VMCtlError("damaged tar archive: header checksum mismatch")
+            throw VMCtlError.invalid("damaged tar archive: header checksum mismatch")
         }
         let base = string(block, Field.name), prefix = string(block, Field.prefix)
         let flag = block[Field.typeflag.0]
@@ -105,7 +105,7 @@ public struct TarHeader: Sendable, Equatable {
     /// Splits a long name at a '/' into the prefix (155 bytes) and name (100 bytes) fields.
     static func split(_ name: String) throws -> (prefix: String, name: String) {
         let bytes = Array(name.utf8)
-        guard !bytes.isEmpty, !bytes.contains(0) else { throw VMCtlError("invalid tar member name '\(ResourceName.printable(name))'") }
+        guard !bytes.isEmpty, !bytes.contains(0) else { throw VMCtlError.invalid("invalid tar member name '\(ResourceName.printable(name))'") }
         if bytes.count <= Field.name.1 { return ("", name) }
         for index in bytes.indices.reversed() where bytes[index] == UInt8(ascii: "/") {
             let prefix = bytes[..<index], rest = bytes[(index + 1)...]
@@ -113,7 +113,7 @@ public struct TarHeader: Sendable, Equatable {
                 return (String(decoding: prefix, as: UTF8.self), String(decoding: rest, as: UTF8.self))
             }
         }
-        throw VMCtlError("tar member name too long for ustar: '\(ResourceName.printable(name))'")
+        throw VMCtlError.invalid("tar member name too long for ustar: '\(ResourceName.printable(name))'")
     }
 
     /// Zero-padded octal digits filling all but the last byte of a field, which stays NUL.
@@ -126,10 +126,10 @@ public struct TarHeader: Sendable, Equatable {
         let bytes = block[field.0..<field.0 + field.1]
         if let first = bytes.first, first & 0x80 != 0 {
             // Base-256; a negative value (0xff lead) makes no sense for sizes and times.
-            guard first == 0x80 else { throw VMCtlError("damaged tar archive: bad \(name) field") }
+            guard first == 0x80 else { throw VMCtlError.invalid("damaged tar archive: bad \(name) field") }
             var value: UInt64 = 0
             for byte in bytes.dropFirst() {
-                guard value >> 56 == 0 else { throw VMCtlError("damaged tar archive: \(name) field overflows") }
+                guard value >> 56 == 0 else { throw VMCtlError.invalid("damaged tar archive: \(name) field overflows") }
                 value = value << 8 | UInt64(byte)
             }
             return value
@@ -140,7 +140,7 @@ public struct TarHeader: Sendable, Equatable {
             if byte == 0 || (byte == 0x20 && seenDigit) { break }
             if byte == 0x20 { continue }
             guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "7"), value >> 60 == 0 else {
-                throw VMCtlError("damaged tar archive: bad \(name) field")
+                throw VMCtlError.invalid("damaged tar archive: bad \(name) field")
             }
             value = value << 3 | UInt64(byte - UInt8(ascii: "0"))
             seenDigit = true

@@ -19,7 +19,7 @@ public final class TarReader {
         let count = try block.withUnsafeMutableBytes { try fill($0) }
         // An archive that simply stops after a member's padding has no end marker; tar accepts that too.
         if count == 0 { ended = true; return nil }
-        guard count == TarHeader.blockSize else { throw VMCtlError("truncated archive: it ends inside a header") }
+        guard count == TarHeader.blockSize else { throw VMCtlError.invalid("truncated archive: it ends inside a header") }
         guard let header = try TarHeader.decode(block) else { ended = true; return nil }
         current = (header, header.size)
         return header
@@ -31,7 +31,7 @@ public final class TarReader {
         let wanted = Int(min(UInt64(buffer.count), member.remaining))
         let count = try fill(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<wanted]))
         guard count == wanted else {
-            throw VMCtlError("truncated archive: it ends inside '\(member.header.name)'")
+            throw VMCtlError.invalid("truncated archive: it ends inside '\(member.header.name)'")
         }
         current?.remaining -= UInt64(count)
         if current?.remaining == 0 { try skipPadding(of: member.header) }
@@ -42,7 +42,7 @@ public final class TarReader {
     public func readAll(limit: Int) throws -> [UInt8] {
         guard let member = current else { return [] }
         guard member.remaining <= UInt64(limit) else {
-            throw VMCtlError("'\(member.header.name)' in the archive is too large (\(member.remaining) bytes, at most \(limit) expected)")
+            throw VMCtlError.invalid("'\(member.header.name)' in the archive is too large (\(member.remaining) bytes, at most \(limit) expected)")
         }
         var bytes = [UInt8](repeating: 0, count: Int(member.remaining))
         let count = try bytes.withUnsafeMutableBytes { try read(into: $0) }
@@ -64,7 +64,7 @@ public final class TarReader {
         guard padding > 0 else { return }
         var zeros = [UInt8](repeating: 0, count: padding)
         let count = try zeros.withUnsafeMutableBytes { try fill($0) }
-        guard count == padding else { throw VMCtlError("truncated archive: it ends inside '\(header.name)'") }
+        guard count == padding else { throw VMCtlError.invalid("truncated archive: it ends inside '\(header.name)'") }
     }
 
     /// Reads until `buffer` is full or the input ends; returns how much it got.

@@ -20,7 +20,7 @@ public final class TarWriter {
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         guard let member = current else { preconditionFailure("tar data outside a member") }
         guard UInt64(bytes.count) <= member.size - member.written else {
-            throw VMCtlError("'\(member.name)' grew while it was archived: more than its \(member.size) bytes")
+            throw VMCtlError.failed("'\(member.name)' grew while it was archived: more than its \(member.size) bytes")
         }
         try output(bytes)
         bytesWritten += UInt64(bytes.count)
@@ -31,7 +31,7 @@ public final class TarWriter {
     public func endMember() throws {
         guard let member = current else { preconditionFailure("no tar member to end") }
         guard member.written == member.size else {
-            throw VMCtlError("'\(member.name)' shrank while it was archived: \(member.written) of \(member.size) bytes")
+            throw VMCtlError.failed("'\(member.name)' shrank while it was archived: \(member.written) of \(member.size) bytes")
         }
         try emit([UInt8](repeating: 0, count: TarHeader.padding(after: member.size)))
         current = nil

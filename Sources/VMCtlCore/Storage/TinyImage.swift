@@ -10,14 +10,14 @@ public enum TinyImage {
 
     /// Builds the image file locally (the script caches downloaded packages) and returns its path.
     public static func build(output: String) throws -> String {
-        guard let script = buildScript else { throw VMCtlError("the tiny image build script is missing from vmctl's resources") }
+        guard let script = buildScript else { throw VMCtlError.failed("the tiny image build script is missing from vmctl's resources") }
         try FileManager.default.createDirectory(
             atPath: (output as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         // The build downloads Debian packages: it needs the host's own network, not libvirtd's namespace.
         let result = try CallerNamespace.run {
             try ProcessRunner.capture("bash", [script, output], passthroughStderr: true)
         }
-        guard result.status == 0 else { throw VMCtlError("building the tiny image failed (exit status \(result.status))") }
+        guard result.status == 0 else { throw VMCtlError.failed("building the tiny image failed (exit status \(result.status))") }
         return output
     }
 
@@ -25,7 +25,7 @@ public enum TinyImage {
 
     /// The tiny image from the pool, building and importing it on first use.
     public static func ensure(in storage: Storage, notice: (String) -> Void) throws -> ImageInfo {
-        if let existing = try? storage.image(named: name) { return existing.info }
+        if let existing = try storage.existingImage(named: name) { return existing.info }
         notice("image '\(name)' is not in the pool yet: building it from Debian packages (once)")
         let file = try build(output: defaultOutput)
         return try storage.importImage(file: try LocalFilePath(file, what: "image file"), name: name)

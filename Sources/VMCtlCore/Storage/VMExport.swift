@@ -26,13 +26,13 @@ public struct VMExport {
         let path = file.text
         let vm = try storage.stoppedRootDisk(of: vmName, action: "exporting it")
         guard let metadata = vm.metadata else {
-            throw VMCtlError("VM '\(vmName)' was not created by vmctl; only vmctl's VMs can be exported")
+            throw VMCtlError.invalid("VM '\(vmName)' was not created by vmctl; only vmctl's VMs can be exported")
         }
         guard let network = vm.document.interfaces.first?.network else {
-            throw VMCtlError("VM '\(vmName)' has no network interface to record")
+            throw VMCtlError.invalid("VM '\(vmName)' has no network interface to record")
         }
         guard !FileManager.default.fileExists(atPath: path) else {
-            throw VMCtlError("'\(path)' already exists; remove it or choose another file name")
+            throw VMCtlError(.alreadyExists, "'\(path)' already exists; remove it or choose another file name")
         }
         let output = try ExportFile(creatingNextTo: path)
         defer { output.discardUnlessCommitted() }
@@ -112,9 +112,9 @@ public struct VMExport {
             manifest = try reader.readManifest()
         } catch let error as VMCtlError {
             // Said with the file's name: this is where a wrong file (not an archive at all) shows.
-            throw VMCtlError("'\(path)': \(error.description)")
+            throw error.prefixed("'\(path)'")
         }
-        guard let disk = manifest.rootDisk else { throw VMCtlError("'\(path)' has no root disk") }
+        guard let disk = manifest.rootDisk else { throw VMCtlError.invalid("'\(path)' has no root disk") }
         let vmName = name ?? manifest.vm.name
         // Flavors are recorded, not needed (sizes are explicit); one this vmctl does not know is dropped.
         var flavor = manifest.vm.flavor

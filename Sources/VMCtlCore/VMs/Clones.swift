@@ -20,7 +20,7 @@ public struct Clones {
                                    snapshot: String? = nil) throws -> CloneMode {
         if snapshot != nil {
             guard requested != .linked else {
-                throw VMCtlError("a clone from a snapshot is a full copy: drop --linked")
+                throw VMCtlError.invalid("a clone from a snapshot is a full copy, never linked")
             }
             return .full
         }
@@ -28,7 +28,7 @@ public struct Clones {
         if sourceIsRunning {
             // A running guest keeps writing its disk: neither an overlay on it nor a copy of it would be a
             // consistent point in time.
-            throw VMCtlError("VM '\(sourceName)' is running: stop it first (vmctl stop \(sourceName)), or clone a snapshot of it (vmctl snapshot create \(sourceName) S; vmctl clone \(sourceName) NEW --snapshot S)")
+            throw VMCtlError.conflict("VM '\(sourceName)' is running: stop it first (vmctl stop \(sourceName)), or clone a snapshot of it (vmctl snapshot create \(sourceName) S; vmctl clone \(sourceName) NEW --snapshot S)")
         }
         return mode
     }
@@ -40,20 +40,20 @@ public struct Clones {
         // Taken before the name is checked, as in create: its volumes are nobody's leftovers meanwhile.
         let creating = try instances.lockCreation(of: name)
         defer { creating?.release() }
-        if (try? session.connection.lookupDomain(name: name)) != nil { throw VMCtlError.alreadyExists("VM", name) }
+        if try instances.exists(name) { throw VMCtlError.alreadyExists("VM", name) }
         let sourceDocument = try instances.document(of: source, inactive: true)
         guard let sourceMetadata = InstanceMetadata(domain: sourceDocument),
               let sourceRootName = sourceMetadata.volumes["root"] else {
-            throw VMCtlError("VM '\(sourceName)' was not made by vmctl; clone it with virt-clone")
+            throw VMCtlError.invalid("VM '\(sourceName)' was not made by vmctl; clone it with virt-clone")
         }
         let mode = try Self.resolveMode(requested, sourceIsRunning: try source.isActive, sourceName: sourceName, snapshot: snapshot)
         if let snapshot {
             try ResourceName.validate(snapshot, kind: "snapshot")
-            guard session.isLocal else { throw VMCtlError("cloning from a snapshot reads the disk on the libvirt host: run vmctl there") }
+            guard session.isLocal else { throw VMCtlError(.unavailable, "cloning from a snapshot reads the disk on the libvirt host: run vmctl there") }
             let info = try Snapshots(session: session).list(vm: sourceName).first { $0.name == snapshot }
             guard let info else { throw VMCtlError.notFound("snapshot", snapshot) }
             guard info.kind == .internal else {
-                throw VMCtlError("snapshot '\(snapshot)' is external; only internal snapshots can be cloned from")
+                throw VMCtlError.invalid("snapshot '\(snapshot)' is external; only internal snapshots can be cloned from")
             }
         }
         let pool = try storage.pool()
@@ -175,7 +175,7 @@ public struct Clones {
         document.disks = try source.disks.map { disk in
             var copy = disk
             guard case .volume(let pool, let volume) = disk.source, let replacement = volumes[volume] else {
-                throw VMCtlError("disk \(disk.target) of '\(source.name)' is not a vmctl volume; clone it with virt-clone")
+                throw VMCtlError.invalid("disk \(disk.target) of '\(source.name)' is not a vmctl volume; clone it with virt-clone")
             }
             copy.source = .volume(pool: pool, volume: replacement)
             return copy

@@ -20,20 +20,20 @@ public struct ForwardRule: Codable, Sendable, Equatable {
     public init(virtualBoxRule text: String) throws {
         let fields = text.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingSpaces }
         guard fields.count == 6 else {
-            throw VMCtlError("invalid rule '\(ResourceName.printable(text))': use name,proto,hostip,hostport,guestip,guestport")
+            throw VMCtlError.invalid("invalid rule '\(ResourceName.printable(text))': use name,proto,hostip,hostport,guestip,guestport")
         }
         guard let proto = TransportProtocol(rawValue: fields[1].lowercased()) else {
-            throw VMCtlError("invalid protocol '\(ResourceName.printable(fields[1]))' in rule: use tcp or udp")
+            throw VMCtlError.invalid("invalid protocol '\(ResourceName.printable(fields[1]))' in rule: use tcp or udp")
         }
         let hostAddress: IPv4Address?
         if fields[2].isEmpty {
             hostAddress = nil
         } else {
-            guard let address = IPv4Address(fields[2]) else { throw VMCtlError("invalid host IP '\(ResourceName.printable(fields[2]))' in rule") }
+            guard let address = IPv4Address(fields[2]) else { throw VMCtlError.invalid("invalid host IP '\(ResourceName.printable(fields[2]))' in rule") }
             hostAddress = address
         }
         guard fields[4].isEmpty || IPv4Address(fields[4]) != nil else {
-            throw VMCtlError("invalid guest IP '\(ResourceName.printable(fields[4]))' in rule")
+            throw VMCtlError.invalid("invalid guest IP '\(ResourceName.printable(fields[4]))' in rule")
         }
         self.init(name: fields[0], proto: proto, hostAddress: hostAddress,
                   hostPort: try Port(parsing: fields[3], what: "host port").number,

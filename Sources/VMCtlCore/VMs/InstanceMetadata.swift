@@ -80,7 +80,7 @@ public struct InstanceMetadata: Sendable, Equatable {
         let prefix = element.prefix
         func text(_ name: String) -> String? { element.first(prefix + name)?.text }
         guard let image = text("image"), let instanceID = text("instance-id") else {
-            throw VMCtlError("vmctl's metadata lacks the image or instance id")
+            throw VMCtlError.invalid("vmctl's metadata lacks the image or instance id")
         }
         var volumes: [String: String] = [:]
         for volume in element.all(prefix + "volume") {
@@ -96,7 +96,7 @@ public struct InstanceMetadata: Sendable, Equatable {
                   let guestPort = forward[attribute: "guest-port"].flatMap(UInt16.init),
                   forward[attribute: "host-ip"].map({ IPv4Address($0) != nil }) ?? true else {
                 if strict {
-                    throw VMCtlError("vmctl's metadata has an unreadable forward '\(ResourceName.printable(forward[attribute: "name"] ?? "?"))'")
+                    throw VMCtlError.invalid("vmctl's metadata has an unreadable forward '\(ResourceName.printable(forward[attribute: "name"] ?? "?"))'")
                 }
                 return nil
             }
@@ -116,7 +116,7 @@ public struct InstanceMetadata: Sendable, Equatable {
         do {
             return try InstanceMetadata(element: element, strict: true)
         } catch let error as VMCtlError {
-            throw VMCtlError("VM '\(domain.name)': \(error.description)")
+            throw error.prefixed("VM '\(domain.name)'")
         }
     }
 

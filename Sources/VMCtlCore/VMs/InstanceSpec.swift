@@ -46,7 +46,7 @@ public struct InstanceSpec: Codable, Sendable, Equatable {
 
     public func validate() throws {
         guard version == Self.currentVersion else {
-            throw VMCtlError("unsupported instance spec version \(version) (this vmctl reads version \(Self.currentVersion))")
+            throw VMCtlError.invalid("unsupported instance spec version \(version) (this vmctl reads version \(Self.currentVersion))")
         }
         try ResourceName.validate(name, kind: "VM")
         try ResourceName.validate(image, kind: "image")
@@ -55,7 +55,7 @@ public struct InstanceSpec: Codable, Sendable, Equatable {
         try VMSizeLimits.check(memory: memory)
         try VMSizeLimits.check(disk: disk)
         for key in sshAuthorizedKeys where !SSHKey.looksLikePublicKey(key) {
-            throw VMCtlError("invalid SSH public key '\(key.prefix(40))': expected 'TYPE BASE64 [comment]' on one line")
+            throw VMCtlError.invalid("invalid SSH public key '\(key.prefix(40))': expected 'TYPE BASE64 [comment]' on one line")
         }
     }
 

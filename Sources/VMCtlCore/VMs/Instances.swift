@@ -27,6 +27,16 @@ public struct Instances {
         }
     }
 
+    /// Whether a VM of that name exists; a lookup that fails otherwise is an error, not an absence.
+    public func exists(_ name: String) throws -> Bool {
+        do {
+            _ = try domain(named: name)
+            return true
+        } catch let error as VMCtlError where error.code == .notFound {
+            return false
+        }
+    }
+
     func document(of domain: Domain, inactive: Bool = false) throws -> DomainDocument {
         try DomainDocument(xml: domain.xml(inactive ? [.inactive] : []))
     }
@@ -52,13 +62,13 @@ public struct Instances {
         // before the name is checked, so a create of the same name running now is never taken for one.
         let creating = try lockCreation(of: spec.name)
         defer { creating?.release() }
-        if (try? session.connection.lookupDomain(name: spec.name)) != nil {
+        if try exists(spec.name) {
             throw VMCtlError.alreadyExists("VM", spec.name)
         }
         try networks.requireExists(spec.network)
         let image = try imageProvider(spec.image)
         guard spec.disk.bytes >= image.virtualSize else {
-            throw VMCtlError("disk \(spec.disk) is smaller than image '\(image.name)' (\(ByteSize(bytes: image.virtualSize)))")
+            throw VMCtlError.invalid("disk \(spec.disk) is smaller than image '\(image.name)' (\(ByteSize(bytes: image.virtualSize)))")
         }
         let accelerator = try AcceleratorChoice.choose(spec.accel, kvm: session.kvmStatus)
         var sshKeys = spec.sshAuthorizedKeys
@@ -189,11 +199,11 @@ public struct Instances {
 
     public func start(_ name: String) throws {
         let domain = try domain(named: name)
-        guard try !domain.isActive else { throw VMCtlError("VM '\(name)' is already running") }
+        guard try !domain.isActive else { throw VMCtlError.conflict("VM '\(name)' is already running") }
         let document = try document(of: domain)
         try requireNoLinkedClones(of: document, toward: "start")
         if document.type == .kvm, !session.kvmStatus.isUsable {
-            throw VMCtlError("VM '\(name)' was made for KVM, which is not usable here: \(session.kvmStatus.reason)")
+            throw VMCtlError(.unavailable, "VM '\(name)' was made for KVM, which is not usable here: \(session.kvmStatus.reason)")
         }
         try ensurePinned(document)
         try libvirt("cannot start VM '\(name)'") { try domain.start() }
@@ -218,7 +228,7 @@ public struct Instances {
     /// Asks the guest to power off (ACPI) and waits for it; `force` pulls the plug instead.
     public func stop(_ name: String, force: Bool, timeout: Seconds) throws {
         let domain = try domain(named: name)
-        guard try domain.isActive else { throw VMCtlError("VM '\(name)' is not running") }
+        guard try domain.isActive else { throw VMCtlError.conflict("VM '\(name)' is not running") }
         if force {
             try libvirt("cannot stop VM '\(name)'") { try domain.destroy() }
             return
@@ -226,13 +236,13 @@ public struct Instances {
         try libvirt("cannot stop VM '\(name)'") { try domain.shutdown() }
         let stopped = try poll(timeout: timeout, interval: 0.1) { try domain.isActive ? nil : true }
         if stopped == nil {
-            throw VMCtlError("VM '\(name)' did not power off within \(timeout); use --force to pull the plug")
+            throw VMCtlError(.timedOut, "VM '\(name)' did not power off within \(timeout)", hint: .force)
         }
     }
 
     public func reboot(_ name: String) throws {
         let domain = try domain(named: name)
-        guard try domain.isActive else { throw VMCtlError("VM '\(name)' is not running") }
+        guard try domain.isActive else { throw VMCtlError.conflict("VM '\(name)' is not running") }
         try libvirt("cannot reboot VM '\(name)'") { try domain.reboot() }
     }
 
@@ -241,13 +251,13 @@ public struct Instances {
         // A create or clone of `name` running now holds this while its volumes exist without a domain.
         let creating = session.isLocal ? try HostLock(name: VMCtlNames.creationLock(of: name), wait: false) : nil
         if session.isLocal, creating == nil {
-            throw VMCtlError("VM '\(name)' is being created or cloned by another vmctl process; delete it once that has finished")
+            throw VMCtlError(.busy, "VM '\(name)' is being created or cloned by another vmctl process; delete it once that has finished")
         }
         defer { creating?.release() }
         let domain: Domain
         do {
             domain = try self.domain(named: name)
-        } catch let error as VMCtlError {
+        } catch let error as VMCtlError where error.code == .notFound {
             // No VM, but perhaps what an interrupted create, clone or export of it left: deleting it means those.
             let removed = try removeLeftovers(of: name) + removeExportLeftovers(of: name, ifNoExportRuns: true)
             guard removed > 0 else { throw error }
@@ -267,7 +277,8 @@ public struct Instances {
         if !keepDisks {
             let pool = try storage.pool()
             for volumeName in metadata.map({ Array($0.volumes.values) }) ?? [] {
-                guard let volume = try? pool.lookupVolume(name: volumeName) else { continue }
+                guard let volume = try libvirt("cannot find volume '\(volumeName)'", { try unlessVanished { try pool.lookupVolume(name: volumeName) } })
+                else { continue }
                 try libvirt("cannot delete volume '\(volumeName)'") { try volume.delete() }
             }
         }
@@ -289,12 +300,14 @@ public struct Instances {
 
     /// A VM whose disk is the base of linked clones must keep that disk unchanged: refuse what would write it.
     func requireNoLinkedClones(of document: DomainDocument, toward action: String) throws {
+        // No root volume, no clones on it; one that cannot be looked up might have some.
         guard let root = InstanceMetadata(domain: document)?.volumes["root"],
-              let path = try? storage.pool().lookupVolume(name: root).path else { return }
+              let path = try libvirt("cannot find \(document.name)'s disk '\(root)'", { try unlessVanished { try storage.pool().lookupVolume(name: root).path } })
+        else { return }
         let clones = try storage.dependents(ofPath: path)
         guard clones.isEmpty else {
             let first = clones[0].split(separator: " ").last.map(String.init) ?? clones[0]
-            throw VMCtlError("cannot \(action) '\(document.name)': its disk is the base of linked clones (\(clones.joined(separator: ", "))); make them independent first: vmctl clone --flatten \(first)")
+            throw VMCtlError.conflict("cannot \(action) '\(document.name)': its disk is the base of linked clones (\(clones.joined(separator: ", "))); make them independent first: vmctl clone --flatten \(first)")
         }
     }
 
@@ -306,7 +319,7 @@ public struct Instances {
         defer { lock.release() }
         let domain = try domain(named: name)
         guard var metadata = try InstanceMetadata.read(domain: try document(of: domain, inactive: true)) else {
-            throw VMCtlError("VM '\(name)' was not made by vmctl")
+            throw VMCtlError.invalid("VM '\(name)' was not made by vmctl")
         }
         try change(&metadata)
         try writeMetadata(metadata, to: domain)
@@ -416,14 +429,14 @@ public struct Instances {
         let domain = try domain(named: name)
         let document = try document(of: domain)
         guard let timeout else {
-            guard try domain.isActive else { throw VMCtlError("VM '\(name)' is not running") }
+            guard try domain.isActive else { throw VMCtlError.conflict("VM '\(name)' is not running") }
             guard let address = try addresses(of: domain, document: document).first else {
-                throw VMCtlError("VM '\(name)' has no address yet (use --wait SECONDS)")
+                throw VMCtlError(.unavailable, "VM '\(name)' has no address yet", hint: .wait)
             }
             return address
         }
         let found = try poll(timeout: timeout, interval: 0.1) { () -> IPv4Address? in
-            guard try domain.isActive else { throw VMCtlError("VM '\(name)' is not running") }
+            guard try domain.isActive else { throw VMCtlError.conflict("VM '\(name)' is not running") }
             guard let address = try addresses(of: domain, document: document).first else { return nil }
             if !GuestReachability.isOnLink(address) { return address }
             if let port { return GuestReachability.probe(address, port: port) == .accepted ? address : nil }
@@ -431,7 +444,7 @@ public struct Instances {
         }
         guard let found else {
             let what = port.map { "accept connections on port \($0)" } ?? "answer on an address"
-            throw VMCtlError("VM '\(name)' did not \(what) within \(timeout)")
+            throw VMCtlError(.timedOut, "VM '\(name)' did not \(what) within \(timeout)")
         }
         return found
     }

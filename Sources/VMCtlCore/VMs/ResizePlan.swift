@@ -11,7 +11,7 @@ public enum ResizePlan {
         // A flavor never shrinks a disk (OpenStack refuses that too); an explicit --disk must not either.
         let disk = request.disk ?? flavor.map { max($0.disk, state.disk) }
         guard cpus != nil || memory != nil || disk != nil else {
-            throw VMCtlError("nothing to resize: give --cpus, --memory, --disk or --flavor")
+            throw VMCtlError.invalid("nothing to resize: give a CPU count, a memory size, a disk size or a flavor")
         }
         var changes: [ResizeChange] = []
         if let cpus, cpus != state.cpus {
@@ -26,7 +26,7 @@ public enum ResizePlan {
         }
         if let disk, disk != state.disk {
             guard disk > state.disk else {
-                throw VMCtlError("cannot shrink the disk from \(state.disk) to \(disk): shrinking would cut off the guest's data")
+                throw VMCtlError.invalid("cannot shrink the disk from \(state.disk) to \(disk): shrinking would cut off the guest's data")
             }
             try VMSizeLimits.check(disk: disk)
             changes.append(ResizeChange("disk", from: state.disk, to: disk,
@@ -47,7 +47,7 @@ extension Instances {
         let domain = try domain(named: name)
         let document = try document(of: domain, inactive: true)
         guard let rootName = InstanceMetadata(domain: document)?.volumes["root"] else {
-            throw VMCtlError("VM '\(name)' was not made by vmctl; resize it with virsh")
+            throw VMCtlError.invalid("VM '\(name)' was not made by vmctl; resize it with virsh")
         }
         let root = try libvirt("cannot find \(name)'s disk") { try storage.pool().lookupVolume(name: rootName) }
         let isRunning = try domain.isActive

@@ -39,9 +39,9 @@ public struct SnapshotPlan: Sendable, Equatable {
     ) throws -> SnapshotPlan {
         try ResourceName.validate(name, kind: "snapshot")
         let vm = subject.name
-        if existing[name] != nil { throw VMCtlError("snapshot '\(name)' of VM '\(vm)' already exists") }
+        if existing[name] != nil { throw VMCtlError(.alreadyExists, "snapshot '\(name)' of VM '\(vm)' already exists") }
         if let firmware = subject.pflashFirmware {
-            throw VMCtlError(
+            throw VMCtlError.invalid(
                 "cannot snapshot VM '\(vm)': it boots UEFI firmware with pflash NVRAM (\(firmware)), which libvirt "
                     + "leaves out of snapshots; vmctl refuses rather than keep the disks without the firmware's variables")
         }
@@ -54,14 +54,15 @@ public struct SnapshotPlan: Sendable, Equatable {
             let list = others.map { "'\($0)'" }.joined(separator: ", ")
             switch kind {
             case .external:
-                throw VMCtlError(
+                throw VMCtlError.conflict(
                     "cannot take a disk-only snapshot of running VM '\(vm)': it would be external, and the VM has "
-                        + "internal snapshots (\(list)) that libvirt could then no longer delete; leave out --disk-only "
-                        + "(RAM included), or stop the VM first")
+                        + "internal snapshots (\(list)) that libvirt could then no longer delete",
+                    advice: "take it with its RAM, or stop the VM first", hint: .withoutDiskOnly)
             case .internal:
-                throw VMCtlError(
+                throw VMCtlError.conflict(
                     "cannot take an internal snapshot of VM '\(vm)': it has external snapshots (\(list)) and libvirt "
-                        + "cannot delete a mix of both; use --disk-only on the running VM, or delete them first")
+                        + "cannot delete a mix of both",
+                    advice: "take a disk-only one of the running VM, or delete them first", hint: .diskOnly)
             }
         }
 
@@ -81,19 +82,19 @@ public struct SnapshotPlan: Sendable, Equatable {
                 continue
             }
             if disk.isShareable {
-                throw VMCtlError("cannot snapshot VM '\(vm)': disk '\(disk.target)' is shared with other VMs and writable")
+                throw VMCtlError.invalid("cannot snapshot VM '\(vm)': disk '\(disk.target)' is shared with other VMs and writable")
             }
             switch kind {
             case .internal:
                 guard disk.format == "qcow2" else {
-                    throw VMCtlError(
+                    throw VMCtlError.invalid(
                         "cannot snapshot VM '\(vm)': disk '\(disk.target)' is \(disk.format) and writable; internal "
                             + "snapshots need qcow2 (convert it, or make it read-only)")
                 }
                 disks.append(.init(name: disk.target, snapshot: .internal))
             case .external:
                 guard let overlay = overlayPath(for: disk, snapshot: name, volumeDirectories: volumeDirectories) else {
-                    throw VMCtlError(
+                    throw VMCtlError.invalid(
                         "cannot snapshot VM '\(vm)': disk '\(disk.target)' (\(disk.sourceDescription)) has no file "
                             + "to put an external snapshot's overlay beside")
                 }
@@ -103,7 +104,7 @@ public struct SnapshotPlan: Sendable, Equatable {
             included.append(disk.target)
         }
         guard !included.isEmpty else {
-            throw VMCtlError("cannot snapshot VM '\(vm)': it has no writable disk to snapshot")
+            throw VMCtlError.invalid("cannot snapshot VM '\(vm)': it has no writable disk to snapshot")
         }
         let document = SnapshotDocument(
             name: name, description: description, memory: includesMemory ? .internal : .no, disks: disks)
@@ -158,9 +159,15 @@ public struct SnapshotPlan: Sendable, Equatable {
             }
         }
         for (info, xml) in targets where info.kind == .internal {
-            guard let root = try? XMLReader.parse(xml), let then = root.first("domain"),
-                  let subjectThen = try? SnapshotSubject(domain: then, isActive: false)
-            else { continue }
+            // A snapshot that recorded no definition has nothing to compare; one that cannot be read might
+            // be kept where the disk no longer is.
+            let subjectThen: SnapshotSubject
+            do {
+                guard let then = try XMLReader.parse(xml).first("domain") else { continue }
+                subjectThen = try SnapshotSubject(domain: then, isActive: false)
+            } catch {
+                return "cannot delete snapshot '\(info.name)' of VM '\(vm)': its definition cannot be read (\(error))"
+            }
             for name in info.disks {
                 guard let before = subjectThen.disks.first(where: { $0.target == name }),
                       let now = domain.disks.first(where: { $0.target == name }) else { continue }

@@ -52,7 +52,7 @@ public struct SnapshotSubject: Sendable, Equatable {
     }
 
     public init(domain root: XML.Element, isActive: Bool) throws {
-        guard root.name == "domain" else { throw VMCtlError("expected a <domain> document, found <\(root.name)>") }
+        guard root.name == "domain" else { throw VMCtlError.invalid("expected a <domain> document, found <\(root.name)>") }
         let os = root.first("os")
         var firmware: String?
         if let loader = os?.first("loader"), loader[attribute: "type"] == "pflash" {

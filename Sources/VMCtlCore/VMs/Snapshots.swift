@@ -14,6 +14,7 @@ public struct Snapshots {
         self.session = session
         self.instances = Instances(session: session)
         self.notice = notice
+        // Unknown counts as oldest: revertRefusal then refuses what an old libvirt cannot do.
         self.libraryVersion = (try? session.connection.libraryVersion) ?? (0, 0, 0)
     }
 
@@ -130,7 +131,7 @@ public struct Snapshots {
         do {
             return try domain.lookupSnapshot(name: name)
         } catch let error as LibvirtError where error.isNotFound {
-            throw VMCtlError("snapshot '\(ResourceName.printable(name))' of VM '\(vm)' not found")
+            throw VMCtlError(.notFound, "snapshot '\(ResourceName.printable(name))' of VM '\(vm)' not found")
         } catch let error as LibvirtError {
             throw error.context("cannot look up snapshot '\(ResourceName.printable(name))' of VM '\(vm)'")
         }
@@ -146,7 +147,7 @@ public struct Snapshots {
         let snapshot = try lookup(domain: domain, vm: vm, name: name)
         let before = try info(of: snapshot, vm: vm)
         if let refusal = SnapshotPlan.revertRefusal(of: before, libraryVersion: libraryVersion) {
-            throw VMCtlError(refusal)
+            throw VMCtlError.conflict(refusal)
         }
         try instances.requireNoLinkedClones(of: try instances.document(of: domain, inactive: true), toward: "revert")
         do {
@@ -187,7 +188,7 @@ public struct Snapshots {
             .map { try info(of: $0, vm: vm) }
         if let refusal = SnapshotPlan.deleteRefusal(
             vm: vm, targets: targets.map { ($0.info, $0.xml) }, all: all, domain: current) {
-            throw VMCtlError(refusal)
+            throw VMCtlError.conflict(refusal)
         }
         let order = SnapshotInfo.tree(targets.map(\.info)).reversed().map(\.snapshot.name)
         if targets.allSatisfy({ $0.info.kind == .internal }) {

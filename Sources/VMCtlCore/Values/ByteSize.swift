@@ -17,7 +17,7 @@ public struct ByteSize: Sendable, Hashable, Comparable, Codable, CustomStringCon
     /// Parses in exact integer arithmetic: `2.049G` is 2.049 × 2^30 bytes rounded to the nearest byte,
     /// never a nearby binary fraction.
     public init(parsing text: String) throws {
-        let invalid = VMCtlError("invalid size '\(ResourceName.printable(text))': use a number and a unit, e.g. 512M or 2G")
+        let invalid = VMCtlError.invalid("invalid size '\(ResourceName.printable(text))': use a number and a unit, e.g. 512M or 2G")
         let trimmed = text.trimmingSpaces
         let digits = trimmed.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
         let unit = trimmed.dropFirst(digits.count).lowercased()
@@ -39,7 +39,7 @@ public struct ByteSize: Sendable, Hashable, Comparable, Codable, CustomStringCon
         let (quotient, remainder) = scale.dividingFullWidth((high, low))
         let fractionBytes = quotient + (remainder >= scale - remainder ? 1 : 0)
         guard !overflow, wholeBytes <= Self.largest.bytes, fractionBytes <= Self.largest.bytes - wholeBytes else {
-            throw VMCtlError("invalid size '\(ResourceName.printable(text))': more than \(Self.largest)")
+            throw VMCtlError.invalid("invalid size '\(ResourceName.printable(text))': more than \(Self.largest)")
         }
         self.bytes = wholeBytes + fractionBytes
     }

@@ -7,7 +7,7 @@ public struct Count: Sendable, Hashable, CustomStringConvertible {
 
     public init(_ value: Int, of what: String) throws {
         guard (0...Self.largest).contains(value) else {
-            throw VMCtlError("invalid number of \(what) \(value): use 0 to \(Self.largest)")
+            throw VMCtlError.invalid("invalid number of \(what) \(value): use 0 to \(Self.largest)")
         }
         self.value = value
     }

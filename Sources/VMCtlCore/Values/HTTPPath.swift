@@ -12,7 +12,7 @@ public struct HTTPPath: Sendable, Equatable, CustomStringConvertible {
 
     public init(_ text: String) throws {
         guard text.hasPrefix("/"), text.utf8.count <= Self.maximumLength, text.utf8.allSatisfy(Self.allowed.contains) else {
-            throw VMCtlError("invalid readiness path '\(ResourceName.printable(String(text.prefix(60))))': use /PATH of at most \(Self.maximumLength) URL characters (no spaces or control characters)")
+            throw VMCtlError.invalid("invalid readiness path '\(ResourceName.printable(String(text.prefix(60))))': use /PATH of at most \(Self.maximumLength) URL characters (no spaces or control characters)")
         }
         self.text = text
     }

@@ -19,7 +19,7 @@ public struct IPv4Address: Sendable, Hashable, CustomStringConvertible {
 
     /// `what` names the address in the error ("floating IP", "host IP").
     public init(parsing text: String, what: String) throws {
-        guard let address = IPv4Address(text) else { throw VMCtlError("invalid \(what) '\(ResourceName.printable(text))'") }
+        guard let address = IPv4Address(text) else { throw VMCtlError.invalid("invalid \(what) '\(ResourceName.printable(text))'") }
         self = address
     }
 

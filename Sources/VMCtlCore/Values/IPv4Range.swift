@@ -15,7 +15,7 @@ public struct IPv4Range: Codable, Sendable, Equatable, CustomStringConvertible {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 2, let start = IPv4Address(String(parts[0]).trimmingSpaces),
               let end = IPv4Address(String(parts[1]).trimmingSpaces), start.value <= end.value else {
-            throw VMCtlError("invalid \(what) '\(ResourceName.printable(text))': use FIRST-LAST, e.g. 10.0.0.10-10.0.0.200")
+            throw VMCtlError.invalid("invalid \(what) '\(ResourceName.printable(text))': use FIRST-LAST, e.g. 10.0.0.10-10.0.0.200")
         }
         self.init(start: start, end: end)
     }

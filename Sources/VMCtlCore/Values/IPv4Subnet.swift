@@ -14,7 +14,7 @@ public struct IPv4Subnet: Codable, Sendable, Hashable, CustomStringConvertible {
     /// names whom a rule admits, a host address with a prefix is more likely a mistake than a network.
     public init(networkCIDR text: String, what: String) throws {
         guard let subnet = IPv4Subnet(text), IPv4Address(String(text.split(separator: "/")[0])) == subnet.network else {
-            throw VMCtlError("invalid \(what) '\(ResourceName.printable(text))': use e.g. 198.51.100.0/24")
+            throw VMCtlError.invalid("invalid \(what) '\(ResourceName.printable(text))': use e.g. 198.51.100.0/24")
         }
         self = subnet
     }
@@ -49,7 +49,7 @@ public struct IPv4Subnet: Codable, Sendable, Hashable, CustomStringConvertible {
 
     public init(from decoder: Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
-        guard let subnet = IPv4Subnet(text) else { throw VMCtlError("invalid subnet '\(text)': use CIDR like 10.0.0.0/24") }
+        guard let subnet = IPv4Subnet(text) else { throw VMCtlError.invalid("invalid subnet '\(text)': use CIDR like 10.0.0.0/24") }
         self = subnet
     }
 
@@ -64,7 +64,7 @@ extension IPv4Address: Codable {
 
     public init(from decoder: Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
-        guard let address = IPv4Address(text) else { throw VMCtlError("invalid IPv4 address '\(text)'") }
+        guard let address = IPv4Address(text) else { throw VMCtlError.invalid("invalid IPv4 address '\(text)'") }
         self = address
     }
 

@@ -7,7 +7,7 @@ public struct LabRelativePath: Sendable, Hashable, CustomStringConvertible {
     /// `folderOf` names the file the path is relative to, for the error.
     public init(_ text: String, folderOf file: String) throws {
         guard !text.isEmpty, !text.hasPrefix("/"), !text.contains("\0") else {
-            throw VMCtlError("invalid source '\(ResourceName.printable(text))': give a path relative to the folder of \(file)")
+            throw VMCtlError.invalid("invalid source '\(ResourceName.printable(text))': give a path relative to the folder of \(file)")
         }
         self.text = text
     }

@@ -44,7 +44,7 @@ public struct LibvirtURI: Sendable, Hashable, CustomStringConvertible {
 
     public init(_ text: String) throws {
         func refuse(_ reason: String) -> VMCtlError {
-            VMCtlError("invalid libvirt URI '\(ResourceName.printable(text))': \(reason) (\(Self.examples))")
+            VMCtlError.invalid("invalid libvirt URI '\(ResourceName.printable(text))': \(reason) (\(Self.examples))")
         }
         guard let separator = text.range(of: "://") else { throw refuse("expected DRIVER[+TRANSPORT]://[HOST]/PATH") }
         let scheme = text[..<separator.lowerBound]

@@ -5,8 +5,8 @@ public struct LocalFilePath: Sendable, Hashable, CustomStringConvertible {
 
     /// `what` names the file in the error ("archive file", "image file").
     public init(_ text: String, what: String) throws {
-        guard !text.isEmpty else { throw VMCtlError("no \(what) name given") }
-        guard !text.contains("\0") else { throw VMCtlError("invalid \(what) name '\(ResourceName.printable(text))'") }
+        guard !text.isEmpty else { throw VMCtlError.invalid("no \(what) name given") }
+        guard !text.contains("\0") else { throw VMCtlError.invalid("invalid \(what) name '\(ResourceName.printable(text))'") }
         self.text = text
     }
 

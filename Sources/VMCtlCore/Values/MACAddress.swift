@@ -6,10 +6,10 @@ public struct MACAddress: Codable, Sendable, Hashable, CustomStringConvertible {
         let octets = text.split(separator: ":", omittingEmptySubsequences: false)
         guard octets.count == 6, octets.allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isHexDigit) && $0.allSatisfy(\.isASCII) }),
               let first = UInt8(octets[0], radix: 16) else {
-            throw VMCtlError("invalid MAC address '\(ResourceName.printable(text))': use six hex pairs like 52:54:00:12:34:56")
+            throw VMCtlError.invalid("invalid MAC address '\(ResourceName.printable(text))': use six hex pairs like 52:54:00:12:34:56")
         }
         // A group (multicast or broadcast) address never identifies one guest's port.
-        guard first & 1 == 0 else { throw VMCtlError("invalid MAC address '\(text)': not a unicast address") }
+        guard first & 1 == 0 else { throw VMCtlError.invalid("invalid MAC address '\(text)': not a unicast address") }
         description = text.lowercased()
     }
 

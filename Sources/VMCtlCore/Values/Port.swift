@@ -3,14 +3,14 @@ public struct Port: Sendable, Hashable, Comparable, Codable, CustomStringConvert
     public let number: UInt16
 
     public init(_ number: UInt16) throws {
-        guard number != 0 else { throw VMCtlError("invalid port 0: use 1-65535") }
+        guard number != 0 else { throw VMCtlError.invalid("invalid port 0: use 1-65535") }
         self.number = number
     }
 
     /// `what` names the port in the error ("host port", "guest port").
     public init(parsing text: String, what: String = "port") throws {
         guard let value = Int(text), (1...65535).contains(value) else {
-            throw VMCtlError("invalid \(what) '\(ResourceName.printable(text))': use 1-65535")
+            throw VMCtlError.invalid("invalid \(what) '\(ResourceName.printable(text))': use 1-65535")
         }
         self.number = UInt16(value)
     }

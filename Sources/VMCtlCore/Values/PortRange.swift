@@ -4,7 +4,7 @@ public struct PortRange: Sendable, Hashable, Codable, CustomStringConvertible {
     public let last: Port
 
     public init(_ first: Port, _ last: Port) throws {
-        guard first <= last else { throw VMCtlError("invalid ports '\(first)-\(last)': the range is reversed") }
+        guard first <= last else { throw VMCtlError.invalid("invalid ports '\(first)-\(last)': the range is reversed") }
         self.first = first
         self.last = last
     }
@@ -16,10 +16,10 @@ public struct PortRange: Sendable, Hashable, Codable, CustomStringConvertible {
     /// `80` or `8000-8080`.
     public init(parsing text: String) throws {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count) else { throw VMCtlError("invalid ports '\(ResourceName.printable(text))': use P or A-B") }
+        guard (1...2).contains(parts.count) else { throw VMCtlError.invalid("invalid ports '\(ResourceName.printable(text))': use P or A-B") }
         let first = try Port(parsing: String(parts[0]))
         let last = parts.count == 2 ? try Port(parsing: String(parts[1])) : first
-        guard first <= last else { throw VMCtlError("invalid ports '\(ResourceName.printable(text))': the range is reversed") }
+        guard first <= last else { throw VMCtlError.invalid("invalid ports '\(ResourceName.printable(text))': the range is reversed") }
         self.first = first
         self.last = last
     }

@@ -5,7 +5,7 @@ public enum ResourceName {
 
     public static func validate(_ name: String, kind: String) throws {
         guard isValid(name) else {
-            throw VMCtlError(
+            throw VMCtlError.invalid(
                 "invalid \(kind) name '\(printable(name))': use 1-\(maximumLength) letters, digits or '-', not starting or ending with '-'")
         }
     }

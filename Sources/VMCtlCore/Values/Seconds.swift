@@ -13,7 +13,7 @@ public struct Seconds: Sendable, Hashable, Comparable, CustomStringConvertible,
 
     public init(_ value: Double) throws {
         guard value.isFinite, value >= 0, value <= Double(Self.longestMilliseconds / 1000) else {
-            throw VMCtlError("invalid number of seconds '\(value)': use 0 to \(Self.longestMilliseconds / 1000)")
+            throw VMCtlError.invalid("invalid number of seconds '\(value)': use 0 to \(Self.longestMilliseconds / 1000)")
         }
         milliseconds = Int64((value * 1000).rounded())
     }
@@ -23,7 +23,7 @@ public struct Seconds: Sendable, Hashable, Comparable, CustomStringConvertible,
         // Double() also reads "inf", "nan" and hexadecimal floats: only plain decimals are seconds.
         guard !trimmed.isEmpty, trimmed.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
               let value = Double(trimmed) else {
-            throw VMCtlError("invalid number of seconds '\(ResourceName.printable(text))': use 0 to \(Self.longestMilliseconds / 1000), e.g. 90 or 0.5")
+            throw VMCtlError.invalid("invalid number of seconds '\(ResourceName.printable(text))': use 0 to \(Self.longestMilliseconds / 1000), e.g. 90 or 0.5")
         }
         try self.init(value)
     }

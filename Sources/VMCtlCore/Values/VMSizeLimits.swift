@@ -7,14 +7,14 @@ public enum VMSizeLimits {
     public static let disk = ByteSize.mebibytes(16)...ByteSize.largest
 
     public static func check(cpus value: Int) throws {
-        guard cpus.contains(value) else { throw VMCtlError("invalid cpus \(value): use \(cpus.lowerBound) to \(cpus.upperBound)") }
+        guard cpus.contains(value) else { throw VMCtlError.invalid("invalid cpus \(value): use \(cpus.lowerBound) to \(cpus.upperBound)") }
     }
 
     public static func check(memory value: ByteSize) throws {
-        guard memory.contains(value) else { throw VMCtlError("invalid memory \(value): use \(memory.lowerBound) to \(memory.upperBound)") }
+        guard memory.contains(value) else { throw VMCtlError.invalid("invalid memory \(value): use \(memory.lowerBound) to \(memory.upperBound)") }
     }
 
     public static func check(disk value: ByteSize) throws {
-        guard disk.contains(value) else { throw VMCtlError("invalid disk \(value): use \(disk.lowerBound) to \(disk.upperBound)") }
+        guard disk.contains(value) else { throw VMCtlError.invalid("invalid disk \(value): use \(disk.lowerBound) to \(disk.upperBound)") }
     }
 }

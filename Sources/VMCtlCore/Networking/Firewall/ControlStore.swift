@@ -18,7 +18,7 @@ public struct ControlStore {
     /// Refuses the store's own name where a user names a network: making, starting or deleting it would
     /// destroy or hide every pool, group and router.
     public static func requireNotReserved(network name: String) throws {
-        if name == networkName { throw VMCtlError("network name '\(name)' is reserved for vmctl's control state") }
+        if name == networkName { throw VMCtlError.invalid("network name '\(name)' is reserved for vmctl's control state") }
     }
 
     /// The state, or an empty one when the store was never written. Any other failure to read it is an
@@ -39,18 +39,18 @@ public struct ControlStore {
     /// The state in the store network's metadata element; a missing or unreadable element is an error.
     static func decode(_ element: XML.Element?) throws -> ControlState {
         guard let element else {
-            throw VMCtlError("network '\(networkName)' holds no vmctl control state (was it made or edited by hand?); restore its metadata or remove it with virsh net-undefine \(networkName)")
+            throw VMCtlError.invalid("network '\(networkName)' holds no vmctl control state (was it made or edited by hand?); restore its metadata or remove it with virsh net-undefine \(networkName)")
         }
         do {
             let state = try JSONDecoder().decode(ControlState.self, from: Data(element.text.utf8))
             guard state.version == ControlState.currentVersion else {
-                throw VMCtlError("vmctl-control holds state version \(state.version); this vmctl reads version \(ControlState.currentVersion)")
+                throw VMCtlError.invalid("vmctl-control holds state version \(state.version); this vmctl reads version \(ControlState.currentVersion)")
             }
             return state
         } catch let error as VMCtlError {
             throw error
         } catch {
-            throw VMCtlError("vmctl's control state in network '\(networkName)' is unreadable: \(error)")
+            throw VMCtlError(.invalid, "vmctl's control state in network '\(networkName)' is unreadable: \(error)", cause: error)
         }
     }
 
@@ -65,7 +65,9 @@ public struct ControlStore {
             ], text: json)],
             forward: nil, bridgeName: "vmctl-ctl0", ipv4: nil)
         // Redefining keeps the network's UUID: libvirt refuses a definition of the same name with another one.
-        document.uuid = try? session.connection.lookupNetwork(name: Self.networkName).uuid
+        document.uuid = try libvirt("cannot read vmctl's control state") {
+            try unlessVanished { try session.connection.lookupNetwork(name: Self.networkName).uuid }
+        }
         try libvirt("cannot save vmctl's control state") { _ = try session.connection.defineNetwork(xml: document.xml) }
     }
 }

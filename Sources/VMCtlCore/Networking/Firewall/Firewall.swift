@@ -11,7 +11,7 @@ public struct Firewall {
     public func reconcile() throws -> FirewallReport {
         guard session.isLocal else {
             // The table lives on the libvirt host; vmctl must run there (a remote firewall agent is future work).
-            throw VMCtlError("the firewall is applied on the libvirt host: run this vmctl command on \(session.uri)'s host")
+            throw VMCtlError(.unavailable, "the firewall is applied on the libvirt host: run this vmctl command on \(session.uri)'s host")
         }
         // One at a time on this host: two applies interleaving their address changes would trip on each
         // other ("address already assigned"), and the later state must win.

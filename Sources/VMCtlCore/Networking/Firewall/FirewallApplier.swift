@@ -32,7 +32,7 @@ public enum FirewallApplier {
         for binding in desired.sorted() {
             try InterfaceName.validate(binding.interface, kind: "interface")
             guard present.interfaces.contains(binding.interface) else {
-                throw VMCtlError("floating IP \(binding.address): interface '\(binding.interface)' does not exist")
+                throw VMCtlError(.notFound, "floating IP \(binding.address): interface '\(binding.interface)' does not exist")
             }
         }
 
@@ -65,7 +65,7 @@ public enum FirewallApplier {
             removed.append(stale.description)
         }
 
-        guard let after = try host.snapshot() else { throw VMCtlError("table ip vmctl is missing right after applying it") }
+        guard let after = try host.snapshot() else { throw VMCtlError.failed("table ip vmctl is missing right after applying it") }
         let differences = TableSnapshot.differences(from: before, to: after)
         return FirewallReport(rules: after.ruleCount, elements: after.elementCount, tableExisted: before != nil,
                               drifted: !differences.isEmpty, differences: differences,
@@ -106,6 +106,6 @@ public enum FirewallApplier {
     private static func nftError(_ what: String, _ result: ProcessRunner.Result) -> VMCtlError {
         let lines = result.errorOutput.split(whereSeparator: \.isNewline).map(String.init)
         let detail = lines.first { $0.contains("Error:") } ?? lines.first ?? "exit status \(result.status)"
-        return VMCtlError("\(what): \(detail.trimmingSpaces)")
+        return VMCtlError.failed("\(what): \(detail.trimmingSpaces)")
     }
 }

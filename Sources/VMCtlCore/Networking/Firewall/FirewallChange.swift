@@ -21,7 +21,7 @@ public struct FirewallChange {
 
     public func metadata(of vm: String) throws -> InstanceMetadata {
         guard let entry = inputs.vms.first(where: { $0.name == vm }) else {
-            if inputs.foreignVMs.contains(vm) { throw VMCtlError("VM '\(vm)' was not made by vmctl") }
+            if inputs.foreignVMs.contains(vm) { throw VMCtlError.invalid("VM '\(vm)' was not made by vmctl") }
             throw VMCtlError.notFound("VM", vm)
         }
         return entry.metadata

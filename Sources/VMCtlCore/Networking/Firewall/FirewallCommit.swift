@@ -86,7 +86,7 @@ extension FirewallStateBuilder {
         guard !after.isEmpty else { return }
         let before = Set(renderableState(of: current, interfaceExists: interfaceExists).leftOut.map(\.object))
         if let new = after.first(where: { !before.contains($0.object) }) {
-            throw VMCtlError("refused, nothing was changed: \(new.reason) (\(new.object))")
+            throw VMCtlError.conflict("refused, nothing was changed: \(new.reason) (\(new.object))")
         }
     }
 }
@@ -106,7 +106,7 @@ extension Firewall {
             let builder = FirewallStateBuilder(session: session)
             let current = try builder.read()
             if let (vm, reason) = current.unreadableVMs.min(by: { $0.key < $1.key }) {
-                throw VMCtlError("\(reason); nothing is changed until it is repaired (virsh edit \(vm)) or the VM is deleted")
+                throw VMCtlError.conflict("\(reason); nothing is changed until it is repaired (virsh edit \(vm)) or the VM is deleted")
             }
             var change = FirewallChange(inputs: current)
             result = try stage(&change)

@@ -40,7 +40,7 @@ struct FirewallHost {
         let result = try ProcessRunner.capture(full[0], Array(full.dropFirst()), input: input)
         if result.status != 0, input == nil, argv.first != "nft" {
             let detail = result.errorOutput.split(whereSeparator: \.isNewline).last.map(String.init) ?? "exit status \(result.status)"
-            throw VMCtlError("\(argv.prefix(3).joined(separator: " ")) failed: \(detail)")
+            throw VMCtlError.failed("\(argv.prefix(3).joined(separator: " ")) failed: \(detail)")
         }
         return result
     }
@@ -72,7 +72,7 @@ struct FirewallHost {
         let result = try run(["nft", "-j", "list", "table", family, FirewallRenderer.tableName])
         guard result.status == 0 else {
             if result.errorOutput.contains("No such file or directory") { return nil }
-            throw VMCtlError("nft could not list table \(family) vmctl: \(result.errorOutput.trimmingSpaces)")
+            throw VMCtlError.failed("nft could not list table \(family) vmctl: \(result.errorOutput.trimmingSpaces)")
         }
         return try TableSnapshot(json: result.output, family: family)
     }

@@ -38,7 +38,7 @@ struct FirewallPlan {
     init(_ state: FirewallState) throws {
         managementGroup = state.managementGroup
         guard state.version <= FirewallState.currentVersion else {
-            throw VMCtlError("firewall state version \(state.version) is newer than this vmctl understands (\(FirewallState.currentVersion))")
+            throw VMCtlError.invalid("firewall state version \(state.version) is newer than this vmctl understands (\(FirewallState.currentVersion))")
         }
         let known = try KnownNetworks(state.networks)
         networks = try Self.joinRouters(state.routers, known)
@@ -58,36 +58,36 @@ struct FirewallPlan {
             for network in networks {
                 try ResourceName.validate(network.name, kind: "network")
                 try InterfaceName.validate(network.bridge, kind: "bridge")
-                guard byName[network.name] == nil else { throw VMCtlError("network '\(network.name)' is listed twice") }
+                guard byName[network.name] == nil else { throw VMCtlError.invalid("network '\(network.name)' is listed twice") }
                 guard bridges.insert(network.bridge).inserted else {
-                    throw VMCtlError("bridge '\(network.bridge)' belongs to two networks")
+                    throw VMCtlError.conflict("bridge '\(network.bridge)' belongs to two networks")
                 }
                 if let range = network.subnet.specialUse {
-                    throw VMCtlError("network '\(network.name)': subnet \(network.subnet) lies in the \(range) range")
+                    throw VMCtlError.invalid("network '\(network.name)': subnet \(network.subnet) lies in the \(range) range")
                 }
                 guard (8...30).contains(network.subnet.prefix) else {
-                    throw VMCtlError("network '\(network.name)': subnet \(network.subnet) must have a prefix between /8 and /30")
+                    throw VMCtlError.invalid("network '\(network.name)': subnet \(network.subnet) must have a prefix between /8 and /30")
                 }
                 guard network.subnet.contains(network.gateway), network.gateway != network.subnet.network,
                       network.gateway.value != (network.subnet.network.value | ~network.subnet.mask) else {
-                    throw VMCtlError("network '\(network.name)': gateway \(network.gateway) is not a host address of \(network.subnet)")
+                    throw VMCtlError.invalid("network '\(network.name)': gateway \(network.gateway) is not a host address of \(network.subnet)")
                 }
                 if let other = byName.values.first(where: { $0.subnet.overlaps(network.subnet) }) {
-                    throw VMCtlError("networks '\(other.name)' and '\(network.name)' have overlapping subnets \(other.subnet) and \(network.subnet)")
+                    throw VMCtlError.conflict("networks '\(other.name)' and '\(network.name)' have overlapping subnets \(other.subnet) and \(network.subnet)")
                 }
                 byName[network.name] = network
             }
         }
 
         func network(_ name: String, for what: String) throws -> NetworkRules {
-            guard let network = byName[name] else { throw VMCtlError("\(what): unknown network '\(ResourceName.printable(name))'") }
+            guard let network = byName[name] else { throw VMCtlError.invalid("\(what): unknown network '\(ResourceName.printable(name))'") }
             return network
         }
 
         func checkGuestAddress(_ address: IPv4Address, on network: NetworkRules, for what: String) throws {
             guard network.subnet.contains(address), address != network.subnet.network, address != network.gateway,
                   address.value != (network.subnet.network.value | ~network.subnet.mask) else {
-                throw VMCtlError("\(what): \(address) is not a guest address of network '\(network.name)' (\(network.subnet))")
+                throw VMCtlError.invalid("\(what): \(address) is not a guest address of network '\(network.name)' (\(network.subnet))")
             }
         }
     }
@@ -100,7 +100,7 @@ struct FirewallPlan {
             try ResourceName.validate(router.name, kind: "router")
             let joined = try router.networks.map { try known.network($0, for: "router '\(router.name)'") }
             if let isolated = joined.first(where: { $0.mode == .isolated }) {
-                throw VMCtlError("router '\(router.name)' cannot join isolated network '\(isolated.name)'")
+                throw VMCtlError.invalid("router '\(router.name)' cannot join isolated network '\(isolated.name)'")
             }
             for a in joined { for b in joined where a.name != b.name { peers[a.name, default: []].insert(b.bridge) } }
         }
@@ -118,7 +118,7 @@ struct FirewallPlan {
             let net = try known.network(guest.network, for: "VM '\(guest.vm)'")
             try known.checkGuestAddress(guest.address, on: net, for: "VM '\(guest.vm)'")
             if let other = byAddress[guest.address.value] {
-                throw VMCtlError("VMs '\(other.vm)' and '\(guest.vm)' both have address \(guest.address)")
+                throw VMCtlError.conflict("VMs '\(other.vm)' and '\(guest.vm)' both have address \(guest.address)")
             }
             for group in guest.groups { try ResourceName.validate(group, kind: "security group") }
             byAddress[guest.address.value] = guest
@@ -139,24 +139,24 @@ struct FirewallPlan {
             try InterfaceName.validate(binding.interface, kind: "interface")
             let what = "floating IP \(binding.address)"
             let net = try known.network(binding.network, for: what)
-            guard net.mode != .isolated else { throw VMCtlError("\(what): network '\(net.name)' is isolated") }
+            guard net.mode != .isolated else { throw VMCtlError.invalid("\(what): network '\(net.name)' is isolated") }
             try known.checkGuestAddress(binding.guestAddress, on: net, for: what)
             let a = binding.address
             guard a.value != 0, !Self.isLoopback(a), a.value >> 28 < 14, a.value != UInt32.max else {
-                throw VMCtlError("\(what) is not a usable unicast address")
+                throw VMCtlError.invalid("\(what) is not a usable unicast address")
             }
             if let inside = networks.first(where: { $0.rules.subnet.contains(a) }) {
-                throw VMCtlError("\(what) lies inside network '\(inside.rules.name)' (\(inside.rules.subnet))")
+                throw VMCtlError.invalid("\(what) lies inside network '\(inside.rules.name)' (\(inside.rules.subnet))")
             }
             if known.bridges.contains(binding.interface) {
-                throw VMCtlError("\(what): interface '\(binding.interface)' is a vmctl bridge, not the host's uplink")
+                throw VMCtlError.invalid("\(what): interface '\(binding.interface)' is a vmctl bridge, not the host's uplink")
             }
-            guard byAddress.insert(a.value).inserted else { throw VMCtlError("\(what) is bound twice") }
+            guard byAddress.insert(a.value).inserted else { throw VMCtlError.conflict("\(what) is bound twice") }
             if let other = byGuest[binding.guestAddress.value] {
-                throw VMCtlError("guest \(binding.guestAddress) has two floating IPs (\(other.address) and \(a))")
+                throw VMCtlError.conflict("guest \(binding.guestAddress) has two floating IPs (\(other.address) and \(a))")
             }
             if let guest = guests[binding.guestAddress.value], guest.vm != binding.vm || guest.network != binding.network {
-                throw VMCtlError("\(what) names VM '\(binding.vm)' but \(binding.guestAddress) is VM '\(guest.vm)' on '\(guest.network)'")
+                throw VMCtlError.invalid("\(what) names VM '\(binding.vm)' but \(binding.guestAddress) is VM '\(guest.vm)' on '\(guest.network)'")
             }
             byGuest[binding.guestAddress.value] = binding
         }
@@ -181,19 +181,19 @@ struct FirewallPlan {
             let what = "port forward '\(forward.name)'"
             if forward.hostAddress?.value == 0 { forward.hostAddress = nil }  // 0.0.0.0: every address
             let net = try known.network(forward.network, for: what)
-            guard net.mode != .isolated else { throw VMCtlError("\(what): network '\(net.name)' is isolated") }
+            guard net.mode != .isolated else { throw VMCtlError.invalid("\(what): network '\(net.name)' is isolated") }
             try known.checkGuestAddress(forward.guestAddress, on: net, for: what)
-            guard forward.hostPort != 0, forward.guestPort != 0 else { throw VMCtlError("\(what): port 0 cannot be forwarded") }
+            guard forward.hostPort != 0, forward.guestPort != 0 else { throw VMCtlError.invalid("\(what): port 0 cannot be forwarded") }
             if let address = forward.hostAddress {
                 guard address.value >> 28 < 14, address.value != UInt32.max else {
-                    throw VMCtlError("\(what): host address \(address) is not a unicast address")
+                    throw VMCtlError.invalid("\(what): host address \(address) is not a unicast address")
                 }
                 if floatingAddresses.contains(address.value) {
-                    throw VMCtlError("\(what): host address \(address) is a floating IP, which already forwards every port")
+                    throw VMCtlError.invalid("\(what): host address \(address) is a floating IP, which already forwards every port")
                 }
             }
             if let guest = guests[forward.guestAddress.value], guest.vm != forward.vm {
-                throw VMCtlError("\(what) names VM '\(forward.vm)' but \(forward.guestAddress) is VM '\(guest.vm)'")
+                throw VMCtlError.invalid("\(what) names VM '\(forward.vm)' but \(forward.guestAddress) is VM '\(guest.vm)'")
             }
             let key = Key(proto: forward.proto, address: forward.hostAddress?.value, port: forward.hostPort)
             // A forward on every address overlaps every forward of the same port, whatever its address.
@@ -203,7 +203,7 @@ struct FirewallPlan {
                     : taken[Key(proto: key.proto, address: nil, port: key.port)])
             if let clash {
                 let host = forward.hostAddress.map { "\($0)" } ?? "*"
-                throw VMCtlError("port forwards '\(clash.name)' and '\(forward.name)' both take \(forward.proto.rawValue) \(host):\(forward.hostPort)")
+                throw VMCtlError.conflict("port forwards '\(clash.name)' and '\(forward.name)' both take \(forward.proto.rawValue) \(host):\(forward.hostPort)")
             }
             taken[key] = forward
             normalised.append(forward)
@@ -225,12 +225,12 @@ struct FirewallPlan {
             try InterfaceName.validate(port.port, kind: "port")
             let what = "VM '\(ResourceName.printable(port.vm))' port '\(port.port)'"
             let net = try known.network(port.network, for: what)
-            guard !known.bridges.contains(port.port) else { throw VMCtlError("\(what) is a vmctl bridge") }
-            guard names.insert(port.port).inserted else { throw VMCtlError("port '\(port.port)' is listed twice") }
+            guard !known.bridges.contains(port.port) else { throw VMCtlError.invalid("\(what) is a vmctl bridge") }
+            guard names.insert(port.port).inserted else { throw VMCtlError.invalid("port '\(port.port)' is listed twice") }
             for address in Set(port.addresses.map(\.value)).sorted().map({ IPv4Address(value: $0) }) {
                 try known.checkGuestAddress(address, on: net, for: what)
                 if let other = byAddress[address.value] {
-                    throw VMCtlError("ports '\(other.port)' and '\(port.port)' both claim \(address)")
+                    throw VMCtlError.conflict("ports '\(other.port)' and '\(port.port)' both claim \(address)")
                 }
                 byAddress[address.value] = port
             }
@@ -248,7 +248,7 @@ struct FirewallPlan {
         var byName: [String: SecurityGroup] = [:]
         for group in securityGroups {
             try ResourceName.validate(group.name, kind: "security group")
-            guard byName[group.name] == nil else { throw VMCtlError("security group '\(group.name)' is listed twice") }
+            guard byName[group.name] == nil else { throw VMCtlError.invalid("security group '\(group.name)' is listed twice") }
             byName[group.name] = group
         }
         if byName[SecurityGroup.defaultName] == nil { byName[SecurityGroup.defaultName] = .defaultGroup }
@@ -257,15 +257,15 @@ struct FirewallPlan {
             for rule in group.rules {
                 try ResourceName.validate(rule.id, kind: "security group rule")
                 guard ids.insert(rule.id).inserted else {
-                    throw VMCtlError("security group '\(group.name)' has two rules '\(rule.id)'")
+                    throw VMCtlError.invalid("security group '\(group.name)' has two rules '\(rule.id)'")
                 }
                 if rule.proto == .icmp, rule.ports != nil {
-                    throw VMCtlError("security group '\(group.name)' rule '\(rule.id)': icmp has no ports")
+                    throw VMCtlError.invalid("security group '\(group.name)' rule '\(rule.id)': icmp has no ports")
                 }
                 switch rule.remote {
                 case .group(let name):
                     guard byName[name] != nil else {
-                        throw VMCtlError("security group '\(group.name)' rule '\(rule.id)': unknown remote group '\(ResourceName.printable(name))'")
+                        throw VMCtlError.invalid("security group '\(group.name)' rule '\(rule.id)': unknown remote group '\(ResourceName.printable(name))'")
                     }
                 case .cidr, nil: break
                 }
@@ -274,7 +274,7 @@ struct FirewallPlan {
         let sortedGuests = guests.values.sorted { $0.address.value < $1.address.value }
         for guest in sortedGuests {
             for name in guest.groups where byName[name] == nil {
-                throw VMCtlError("VM '\(guest.vm)': unknown security group '\(name)'")
+                throw VMCtlError.invalid("VM '\(guest.vm)': unknown security group '\(name)'")
             }
         }
         return byName.keys.sorted().enumerated().map { index, name in

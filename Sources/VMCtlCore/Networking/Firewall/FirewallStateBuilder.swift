@@ -49,7 +49,7 @@ public struct FirewallStateBuilder {
                     continue
                 }
                 metadata = read
-            } catch let error as VMCtlError {
+            } catch let error as VMCtlError where error.code == .invalid {
                 inputs.unreadableVMs[domain.name] = error.description
                 continue
             }

@@ -17,16 +17,16 @@ public struct FloatingIPs {
         try InterfaceName.validate(interface, kind: "interface")
         try Self.checkPoolRange(range)
         if session.isLocal, if_nametoindex(interface) == 0 {
-            throw VMCtlError("interface '\(interface)' does not exist on the libvirt host")
+            throw VMCtlError(.notFound, "interface '\(interface)' does not exist on the libvirt host")
         }
         let networks = try Networks(session: session).subnets()
         if let clash = networks.first(where: { $0.subnet.contains(range.start) || $0.subnet.contains(range.end) }) {
-            throw VMCtlError("address range \(range) lies in network '\(clash.name)' (\(clash.subnet))")
+            throw VMCtlError.conflict("address range \(range) lies in network '\(clash.name)' (\(clash.subnet))")
         }
         return try firewall.commit { change in
             if change.control.pools.contains(where: { $0.name == name }) { throw VMCtlError.alreadyExists("pool", name) }
             if let clash = change.control.pools.first(where: { $0.range.contains(range.start) || $0.range.contains(range.end) || range.contains($0.range.start) }) {
-                throw VMCtlError("address range \(range) overlaps pool '\(clash.name)' (\(clash.range))")
+                throw VMCtlError.conflict("address range \(range) overlaps pool '\(clash.name)' (\(clash.range))")
             }
             let pool = FloatingIPPool(name: name, interface: interface, range: range, allocations: [], lab: lab)
             change.control.pools.append(pool)
@@ -37,9 +37,9 @@ public struct FloatingIPs {
     /// A pool's addresses stand for guests on the host's uplink: a bounded number of unicast addresses,
     /// none of them loopback, "this network", link-local or multicast.
     static func checkPoolRange(_ range: IPv4Range) throws {
-        guard range.count <= 65536 else { throw VMCtlError("address range \(range) is too large (at most 65536 addresses)") }
+        guard range.count <= 65536 else { throw VMCtlError.invalid("address range \(range) is too large (at most 65536 addresses)") }
         if let special = IPv4Subnet.specialUseRanges.first(where: { range.start.value <= $0.range.network.value | ~$0.range.mask && range.end.value >= $0.range.network.value }) {
-            throw VMCtlError("address range \(range) overlaps the \(special.name) range, which floating IPs may not use")
+            throw VMCtlError.invalid("address range \(range) overlaps the \(special.name) range, which floating IPs may not use")
         }
     }
 
@@ -52,7 +52,7 @@ public struct FloatingIPs {
                 throw VMCtlError.notFound("pool", name, known: state.pools.map(\.name))
             }
             guard pool.allocations.isEmpty else {
-                throw VMCtlError("pool '\(name)' still has allocated addresses (\(pool.allocations.map(\.address.description).joined(separator: ", "))); release them first")
+                throw VMCtlError.conflict("pool '\(name)' still has allocated addresses (\(pool.allocations.map(\.address.description).joined(separator: ", "))); release them first")
             }
             change.control.pools.removeAll { $0.name == name }
         }
@@ -68,7 +68,7 @@ public struct FloatingIPs {
             let used = Set(pool.allocations.map(\.address))
             guard let free = (pool.range.start.value...pool.range.end.value).lazy.map(IPv4Address.init(value:))
                 .first(where: { !used.contains($0) }) else {
-                throw VMCtlError("pool '\(name)' is exhausted: all \(pool.range.count) addresses of \(pool.range) are allocated")
+                throw VMCtlError.conflict("pool '\(name)' is exhausted: all \(pool.range.count) addresses of \(pool.range) are allocated")
             }
             change.control.pools[index].allocations.append(.init(address: free, vm: nil))
             return free
@@ -80,12 +80,12 @@ public struct FloatingIPs {
         try firewall.commit { change in
             let instanceID = try change.metadata(of: vm).instanceID
             guard change.state.guests.contains(where: { $0.vm == vm }) else {
-                throw VMCtlError("VM '\(vm)' has no pinned address on a vmctl network")
+                throw VMCtlError.conflict("VM '\(vm)' has no pinned address on a vmctl network")
             }
             try Self.change(address, in: &change.control) { allocation, pools in
-                if let current = allocation.vm { throw VMCtlError("\(address) is already associated with '\(current)'; disassociate it first") }
+                if let current = allocation.vm { throw VMCtlError.conflict("\(address) is already associated with '\(current)'; disassociate it first") }
                 if let other = pools.flatMap(\.allocations).first(where: { $0.vm == vm }) {
-                    throw VMCtlError("VM '\(vm)' already has floating IP \(other.address)")
+                    throw VMCtlError.conflict("VM '\(vm)' already has floating IP \(other.address)")
                 }
                 allocation.vm = vm
                 allocation.instanceID = instanceID
@@ -96,7 +96,7 @@ public struct FloatingIPs {
     public func disassociate(_ address: IPv4Address) throws {
         try firewall.commit { change in
             try Self.change(address, in: &change.control) { allocation, _ in
-                guard allocation.vm != nil else { throw VMCtlError("\(address) is not associated with a VM") }
+                guard allocation.vm != nil else { throw VMCtlError.conflict("\(address) is not associated with a VM") }
                 allocation.vm = nil
                 allocation.instanceID = nil
             }
@@ -107,10 +107,10 @@ public struct FloatingIPs {
         try firewall.commit { change in
             let state = change.control
             guard let poolIndex = state.pools.firstIndex(where: { $0.allocations.contains { $0.address == address } }) else {
-                throw VMCtlError("\(address) is not allocated from any pool")
+                throw VMCtlError(.notFound, "\(address) is not allocated from any pool")
             }
             if let vm = state.pools[poolIndex].allocations.first(where: { $0.address == address })?.vm {
-                throw VMCtlError("\(address) is associated with '\(vm)'; disassociate it first")
+                throw VMCtlError.conflict("\(address) is associated with '\(vm)'; disassociate it first")
             }
             change.control.pools[poolIndex].allocations.removeAll { $0.address == address }
         }
@@ -136,6 +136,6 @@ public struct FloatingIPs {
                 return
             }
         }
-        throw VMCtlError("\(address) is not allocated from any pool (vmctl fip allocate POOL first)")
+        throw VMCtlError(.notFound, "\(address) is not allocated from any pool (vmctl fip allocate POOL first)")
     }
 }

@@ -11,7 +11,7 @@ public enum InterfaceName {
                 || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
         }
         guard !name.isEmpty, name.utf8.count <= maximumLength, allowed, name != ".", name != ".." else {
-            throw VMCtlError(
+            throw VMCtlError.invalid(
                 "invalid \(kind) name '\(ResourceName.printable(name))': use 1-\(maximumLength) letters, digits, '_', '-' or '.'")
         }
     }

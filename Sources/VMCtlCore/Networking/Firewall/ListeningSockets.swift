@@ -3,9 +3,15 @@ import Foundation
 /// Sockets listening on this host (in libvirtd's network namespace, which vmctl has joined).
 enum ListeningSockets {
     /// Where a listening socket holds `port`, or nil. TCP: sockets in LISTEN; UDP: any bound socket.
-    static func holder(of port: UInt16, proto: TransportProtocol, address: IPv4Address?) -> String? {
+    /// A table that cannot be read is an error: the port may well be held.
+    static func holder(of port: UInt16, proto: TransportProtocol, address: IPv4Address?) throws -> String? {
         let file = "/proc/thread-self/net/\(proto.rawValue)"
-        guard let table = try? String(contentsOfFile: file, encoding: .utf8) else { return nil }
+        let table: String
+        do {
+            table = try String(contentsOfFile: file, encoding: .utf8)
+        } catch {
+            throw VMCtlError.failed("cannot tell whether host port \(proto.rawValue)/\(port) is in use: cannot read \(file)", cause: error)
+        }
         for line in table.split(separator: "\n").dropFirst() {
             let fields = line.split(separator: " ")
             guard fields.count > 3 else { continue }

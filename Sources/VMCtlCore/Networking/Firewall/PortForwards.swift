@@ -18,19 +18,19 @@ public struct PortForwards {
             _ = try change.metadata(of: vm)
             let state = change.state
             guard let guest = state.guests.first(where: { $0.vm == vm }) else {
-                throw VMCtlError("VM '\(vm)' has no pinned address on a vmctl network; forwards need one (recreate it with this vmctl)")
+                throw VMCtlError.conflict("VM '\(vm)' has no pinned address on a vmctl network; forwards need one (recreate it with this vmctl)")
             }
             if let existing = state.forwards.first(where: { $0.vm == vm && $0.name == rule.name }) {
-                throw VMCtlError("VM '\(vm)' already has a forward named '\(existing.name)'")
+                throw VMCtlError(.alreadyExists, "VM '\(vm)' already has a forward named '\(existing.name)'")
             }
             if let clash = state.forwards.first(where: {
                 ForwardRule(name: $0.name, proto: $0.proto, hostAddress: $0.hostAddress, hostPort: $0.hostPort, guestPort: $0.guestPort)
                     .clashes(with: rule)
             }) {
-                throw VMCtlError("host port \(rule.proto.rawValue)/\(rule.hostPort) is already forwarded to \(clash.vm) (forward '\(clash.name)')")
+                throw VMCtlError.conflict("host port \(rule.proto.rawValue)/\(rule.hostPort) is already forwarded to \(clash.vm) (forward '\(clash.name)')")
             }
-            if session.isLocal, let listener = ListeningSockets.holder(of: rule.hostPort, proto: rule.proto, address: rule.hostAddress) {
-                throw VMCtlError("host port \(rule.proto.rawValue)/\(rule.hostPort) is in use by a listening socket on \(listener)")
+            if session.isLocal, let listener = try ListeningSockets.holder(of: rule.hostPort, proto: rule.proto, address: rule.hostAddress) {
+                throw VMCtlError.conflict("host port \(rule.proto.rawValue)/\(rule.hostPort) is in use by a listening socket on \(listener)")
             }
             try change.updateMetadata(of: vm) { $0.forwards.append(rule) }
             return PortForward(name: rule.name, vm: vm, proto: rule.proto, hostAddress: rule.hostAddress, hostPort: rule.hostPort,

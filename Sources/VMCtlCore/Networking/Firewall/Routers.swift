@@ -43,7 +43,7 @@ public struct Routers {
                 throw VMCtlError.notFound("router", name, known: state.routers.map(\.name))
             }
             guard !state.routers[index].networks.contains(network) else {
-                throw VMCtlError("router '\(name)' already joins network '\(network)'")
+                throw VMCtlError.conflict("router '\(name)' already joins network '\(network)'")
             }
             change.control.routers[index].networks.append(network)
         }
@@ -56,7 +56,7 @@ public struct Routers {
                 throw VMCtlError.notFound("router", name, known: state.routers.map(\.name))
             }
             guard state.routers[index].networks.contains(network) else {
-                throw VMCtlError("router '\(name)' does not join network '\(network)'")
+                throw VMCtlError.conflict("router '\(name)' does not join network '\(network)'")
             }
             change.control.routers[index].networks.removeAll { $0 == network }
         }

@@ -4,7 +4,7 @@ public struct SecurityGroup: Codable, Sendable, Equatable {
 
         /// icmp has no ports: a rule that gave some would let in something other than it says.
         public func check(ports: PortRange?) throws {
-            if self == .icmp, ports != nil { throw VMCtlError("icmp rules take no ports") }
+            if self == .icmp, ports != nil { throw VMCtlError.invalid("icmp rules take no ports") }
         }
     }
 

@@ -33,7 +33,7 @@ public struct SecurityGroups {
 
     /// Refused while a VM is in the group or another group's rule names it as its remote.
     public func delete(_ name: String) throws {
-        guard name != SecurityGroup.defaultName else { throw VMCtlError("the default security group cannot be deleted") }
+        guard name != SecurityGroup.defaultName else { throw VMCtlError.invalid("the default security group cannot be deleted") }
         try firewall.commit { change in
             let groups = change.control.effectiveGroups
             guard groups.contains(where: { $0.name == name }) else {
@@ -41,10 +41,10 @@ public struct SecurityGroups {
             }
             let members = change.inputs.vms.filter { $0.metadata.securityGroups.contains(name) }.map(\.name)
             guard members.isEmpty else {
-                throw VMCtlError("security group '\(name)' has members (\(members.joined(separator: ", "))); detach them first")
+                throw VMCtlError.conflict("security group '\(name)' has members (\(members.joined(separator: ", "))); detach them first")
             }
             if let (group, rule) = Self.reference(to: name, in: groups) {
-                throw VMCtlError("security group '\(name)' is the remote group of rule '\(rule.id)' of group '\(group.name)'; remove that rule first")
+                throw VMCtlError.conflict("security group '\(name)' is the remote group of rule '\(rule.id)' of group '\(group.name)'; remove that rule first")
             }
             change.control.securityGroups.removeAll { $0.name == name }
         }
@@ -73,7 +73,7 @@ public struct SecurityGroups {
             let id = Self.nextRuleID(in: groups[index])
             let rule = SecurityGroup.Rule(id: id, proto: proto, ports: ports, remote: remote)
             if groups[index].rules.contains(where: { $0.proto == rule.proto && $0.ports == rule.ports && $0.remote == rule.remote }) {
-                throw VMCtlError("security group '\(name)' already has that rule")
+                throw VMCtlError(.alreadyExists, "security group '\(name)' already has that rule")
             }
             groups[index].rules.append(rule)
             change.control.securityGroups = groups
@@ -100,7 +100,7 @@ public struct SecurityGroups {
                 throw VMCtlError.notFound("security group", group, known: groups.map(\.name))
             }
             try change.updateMetadata(of: vm) { metadata in
-                guard !metadata.securityGroups.contains(group) else { throw VMCtlError("VM '\(vm)' is already in security group '\(group)'") }
+                guard !metadata.securityGroups.contains(group) else { throw VMCtlError.conflict("VM '\(vm)' is already in security group '\(group)'") }
                 metadata.securityGroups.append(group)
             }
         }
@@ -109,7 +109,7 @@ public struct SecurityGroups {
     public func detach(vm: String, group: String) throws {
         try firewall.commit { change in
             try change.updateMetadata(of: vm) { metadata in
-                guard metadata.securityGroups.contains(group) else { throw VMCtlError("VM '\(vm)' is not in security group '\(group)'") }
+                guard metadata.securityGroups.contains(group) else { throw VMCtlError.conflict("VM '\(vm)' is not in security group '\(group)'") }
                 metadata.securityGroups.removeAll { $0 == group }
             }
         }

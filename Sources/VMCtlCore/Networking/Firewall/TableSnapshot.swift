@@ -25,7 +25,7 @@ struct TableSnapshot: Equatable {
         let prefix = family == FirewallRenderer.family ? "" : family + " "
         guard let root = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
               let items = root["nftables"] as? [[String: Any]] else {
-            throw VMCtlError("nft printed a listing vmctl cannot read")
+            throw VMCtlError.failed("nft printed a listing vmctl cannot read")
         }
         for item in items {
             for (kind, value) in item where kind != "metainfo" {

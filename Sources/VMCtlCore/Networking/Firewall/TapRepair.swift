@@ -8,6 +8,8 @@ enum TapRepair {
         let bridges = Dictionary(uniqueKeysWithValues: networks.map { ($0.name, $0.bridge) })
         var fixed: [String] = []
         for domain in try session.connection.listAllDomains([.active]) {
+            // A repair, not a check: a guest that cannot be read keeps its tap as it is, and must not stop the
+            // others' repair or the firewall behind it; the next reconcile tries again.
             guard let document = try? DomainDocument(xml: domain.xml()) else { continue }
             for interface in document.interfaces {
                 guard let tap = interface.hostDevice, let bridge = bridges[interface.network],
