@@ -3,7 +3,6 @@ import PackageDescription
 
 let package = Package(
     name: "vmctl",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "vmctl", targets: ["vmctl"]),
         .library(name: "Libvirt", targets: ["Libvirt"]),

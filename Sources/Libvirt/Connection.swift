@@ -1,4 +1,4 @@
-import CLibvirt
+internal import CLibvirt
 
 /// A connection to a libvirt daemon (or to the in-process `test:///` driver).
 ///

@@ -1,4 +1,4 @@
-import CLibvirt
+internal import CLibvirt
 
 /// A libvirt domain (a virtual machine), defined or running.
 public final class Domain: @unchecked Sendable {

@@ -1,4 +1,4 @@
-import CLibvirt
+internal import CLibvirt
 
 /// A snapshot of a domain's disks (and, for running domains, its memory).
 public final class DomainSnapshot: @unchecked Sendable {

@@ -1,4 +1,4 @@
-import CLibvirt
+internal import CLibvirt
 
 /// An error reported by libvirt, read from the thread-local "last error" right after the failing call.
 public struct LibvirtError: Error, Sendable, CustomStringConvertible, Equatable {

@@ -1,4 +1,4 @@
-import CLibvirt
+internal import CLibvirt
 
 /// A libvirt virtual network (a bridge with optional NAT/routing, DHCP and DNS).
 public final class Network: @unchecked Sendable {

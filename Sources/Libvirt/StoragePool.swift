@@ -1,4 +1,4 @@
-import CLibvirt
+internal import CLibvirt
 
 /// A libvirt storage pool: a place (directory, LVM group, …) that holds volumes.
 public final class StoragePool: @unchecked Sendable {

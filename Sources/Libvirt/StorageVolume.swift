@@ -1,4 +1,4 @@
-import CLibvirt
+internal import CLibvirt
 
 /// A volume (disk image) in a storage pool.
 public final class StorageVolume: @unchecked Sendable {

@@ -9,11 +9,12 @@ struct LifecycleTests {
         let name = "t1"
         try Harness.removeIfPresent(name)
 
+        // Every later step needs the guest: without it they would only pile up failures that hide this one.
         let created = try Harness.vmctl("create", name, "--start")
-        #expect(created.status == 0, "\(created.stderr)")
+        try #require(created.status == 0, "\(created.stderr)")
 
         let ip = try Harness.vmctl("ip", name, "--wait", "60")
-        #expect(ip.status == 0, "\(ip.stderr)")
+        try #require(ip.status == 0, "\(ip.stderr)")
         let address = ip.trimmed
         #expect(Harness.isOnVMCtlNetwork(address), "address '\(address)'")
 
@@ -49,8 +50,14 @@ struct LifecycleTests {
         let names = (1...4).map { "par-\($0)" }
         for name in names { try Harness.removeIfPresent(name) }
         defer { for name in names { _ = try? Harness.vmctl("delete", name) } }
-        for name in names { #expect(try Harness.vmctl("create", name, "--memory", "256M").status == 0) }
-        for name in names { #expect(try Harness.vmctl("start", name).status == 0) }
+        for name in names {
+            let created = try Harness.vmctl("create", name, "--memory", "256M")
+            try #require(created.status == 0, "\(name): \(created.stderr)")
+        }
+        for name in names {
+            let started = try Harness.vmctl("start", name)
+            try #require(started.status == 0, "\(name): \(started.stderr)")
+        }
         let addresses = try names.map { name -> String in
             let ip = try Harness.vmctl("ip", name, "--wait", "120")
             #expect(ip.status == 0, "\(name): \(ip.stderr)")

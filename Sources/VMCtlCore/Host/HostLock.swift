@@ -19,9 +19,10 @@ final class HostLock {
         return false
     }
 
-    /// nil when another process holds the lock and `wait` is false.
-    init?(name: String, wait: Bool) throws {
-        let directory = "/run/vmctl"
+    static let directory = "/run/vmctl"
+
+    /// nil when another process holds the lock and `wait` is false. `directory` is another one only in tests.
+    init?(name: String, wait: Bool, directory: String = HostLock.directory) throws {
         mkdir(directory, 0o755)
         fd = open("\(directory)/\(name).lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw VMCtlError.system("cannot open lock \(directory)/\(name).lock") }

@@ -1,8 +1,9 @@
 import Foundation
 import Libvirt
+import Synchronization
 
 /// An open connection to the libvirt host vmctl manages, plus what vmctl needs to know about where it is.
-public final class Session: @unchecked Sendable {
+public final class Session: Sendable {
     public static let defaultURI = "qemu:///system"
 
     public let uri: String
@@ -21,7 +22,9 @@ public final class Session: @unchecked Sendable {
     public init(uri validated: LibvirtURI) throws {
         let uri = validated.text
         self.uri = uri
-        self.isLocal = validated.isLocal
+        // libvirt's test driver lives inside this process: no daemon to share a namespace with, no guest
+        // bridge or file on this host, and none of its made-up state may reach this host's firewall or group.
+        self.isLocal = validated.isLocal && validated.driver != "test"
         // Guests' bridges live in libvirtd's network namespace; join it before any socket is opened so
         // address probes and ssh reach the guests, and never go out through this namespace's routes.
         self.joinedNamespace = isLocal ? try HostNamespace.joinLibvirtd() : nil
@@ -34,15 +37,14 @@ public final class Session: @unchecked Sendable {
         }
     }
 
-    private var kvmStatusCache: KVMStatus?
-    private let kvmStatusLock = NSLock()
-    /// Probed once, on first use; apply's worker threads ask at the same time, so the cache is read and
-    /// written under a lock (the first asker probes, the others wait for its answer).
+    /// Probed once, on first use; apply's worker threads ask at the same time, so the cache lives in a
+    /// Mutex (the first asker probes, the others wait for its answer) and the compiler checks it is.
+    private let kvmStatusCache = Mutex<KVMStatus?>(nil)
     public var kvmStatus: KVMStatus {
-        kvmStatusLock.withLock {
-            if let kvmStatusCache { return kvmStatusCache }
+        kvmStatusCache.withLock { cache in
+            if let cache { return cache }
             let status = KVMStatus.probe(connection: connection, isLocal: isLocal)
-            kvmStatusCache = status
+            cache = status
             return status
         }
     }
