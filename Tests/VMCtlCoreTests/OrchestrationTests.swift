@@ -129,7 +129,7 @@ import Testing
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("orch-\(UUID().uuidString).img").path
         try Data(count: 1 << 20).write(to: URL(fileURLWithPath: file))
         defer { unlink(file) }
-        #expect(throws: (any Error).self) { try storage.importImage(file: file, name: "orch-import") }
+        #expect(throws: (any Error).self) { try storage.importImage(file: try LocalFilePath(file, what: "image file"), name: "orch-import") }
         #expect(try storage.allVolumes().map(\.name).filter { $0.hasPrefix("image-orch-import.") }.isEmpty)
         #expect(try storage.images().map(\.name).contains("orch-import") == false)
     }
