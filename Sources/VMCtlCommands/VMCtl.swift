@@ -7,7 +7,7 @@ import VMCtlCore
 public struct VMCtl: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "vmctl",
-        abstract: "VirtualBox-style VMs, networks and lab fleets on a KVM/QEMU host, through libvirt.",
+        abstract: "VirtualBox-style VMs, networks and labs on a KVM/QEMU host, through libvirt.",
         subcommands: [
             Doctor.self, ImageCommand.self, Create.self, Start.self, Stop.self, Reboot.self, Delete.self,
             Clone.self, Resize.self, Export.self, Import.self,

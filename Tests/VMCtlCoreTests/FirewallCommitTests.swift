@@ -8,8 +8,8 @@ import Testing
 @Suite struct FirewallCommitTests {
     typealias F = FirewallFixtures
 
-    static func metadata(id: String, forwards: [ForwardRule] = [], groups: [String] = []) -> InstanceMetadata {
-        var metadata = InstanceMetadata(image: "tiny", flavor: nil, instanceID: id, hostname: "h", accelerator: "tcg",
+    static func metadata(id: String, forwards: [ForwardRule] = [], groups: [String] = []) -> VMMetadata {
+        var metadata = VMMetadata(image: "tiny", flavor: nil, instanceID: id, hostname: "h", accelerator: "tcg",
                                         created: "", volumes: [:])
         metadata.forwards = forwards
         metadata.securityGroups = groups
@@ -176,8 +176,8 @@ import Testing
     @Test func metadataWithAnUnreadableForwardIsAnErrorForAChange() throws {
         var element = Self.metadata(id: "i-1", forwards: [Self.ssh]).element
         element.append(XML.Element("vmctl:forward", attributes: [("name", "odd"), ("proto", "sctp"), ("host-port", "1"), ("guest-port", "1")]))
-        #expect(InstanceMetadata(element: element)?.forwards == [Self.ssh], "shown, skipping what it cannot read")
-        #expect(throws: VMCtlError.self) { try InstanceMetadata(element: element, strict: true) }
+        #expect(VMMetadata(element: element)?.forwards == [Self.ssh], "shown, skipping what it cannot read")
+        #expect(throws: VMCtlError.self) { try VMMetadata(element: element, strict: true) }
     }
 
     @Test func theControlStoresNameIsReservedForNetworks() {

@@ -2,8 +2,8 @@ import Foundation
 import Testing
 @testable import VMCtlCore
 
-/// Writes fleet files into a fresh folder and loads them.
-struct FleetFixture {
+/// Writes lab files into a fresh folder and loads them.
+struct LabFixture {
     let directory: String
 
     init(_ files: [String: String]) throws {
@@ -15,9 +15,9 @@ struct FleetFixture {
         }
     }
 
-    func load(_ paths: [String] = ["lab.yaml"]) throws -> FleetLab {
+    func load(_ paths: [String] = ["lab.yaml"]) throws -> Lab {
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        return try FleetLoader.load(paths: paths.map { directory + "/" + $0 }, defaultURI: "test:///default")
+        return try LabLoader.load(paths: paths.map { directory + "/" + $0 }, defaultURI: "test:///default")
     }
 
     static let labHeader = """
@@ -40,12 +40,12 @@ struct FleetFixture {
         """
 
     /// A lab of the header, the network and `vms`.
-    static func lab(_ vms: String, network: String = FleetFixture.network) throws -> FleetLab {
-        try FleetFixture(["lab.yaml": labHeader, "net.yaml": network, "vms.yaml": vms]).load()
+    static func lab(_ vms: String, network: String = LabFixture.network) throws -> Lab {
+        try LabFixture(["lab.yaml": labHeader, "net.yaml": network, "vms.yaml": vms]).load()
     }
 
     /// The error loading gives, as text.
-    static func loadError(_ vms: String, network: String = FleetFixture.network) -> String {
+    static func loadError(_ vms: String, network: String = LabFixture.network) -> String {
         do {
             _ = try lab(vms, network: network)
             return "no error"
@@ -55,24 +55,24 @@ struct FleetFixture {
     }
 }
 
-@Suite struct FleetFileTests {
+@Suite struct LabFileTests {
     @Test func readsTheSeedsLabsFromTheRepository() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
         for name in ["calculator", "calculator-secure", "scripted-topology", "edge-cluster", "virtualbox-nat"] {
-            let lab = try FleetLoader.load(paths: ["\(root)/labs/\(name).yaml"], defaultURI: "qemu:///system")
+            let lab = try LabLoader.load(paths: ["\(root)/labs/\(name).yaml"], defaultURI: "qemu:///system")
             #expect(lab.name == name)
             #expect(!lab.members.isEmpty)
         }
-        let calculator = try FleetLoader.load(paths: ["\(root)/labs/calculator.yaml"], defaultURI: "qemu:///system")
+        let calculator = try LabLoader.load(paths: ["\(root)/labs/calculator.yaml"], defaultURI: "qemu:///system")
         #expect(calculator.members.map(\.name).sorted() == ["calculator", "div", "mul", "sub", "sum"])
         #expect(calculator.members.first { $0.name == "calculator" }?.floatingPool?.name == "fl-calc-ext")
         #expect(calculator.members.first { $0.name == "div" }?.readiness == [.http(50004, try HTTPPath("/"))])
-        let edge = try FleetLoader.load(paths: ["\(root)/labs/edge-cluster.yaml"], defaultURI: "qemu:///system")
+        let edge = try LabLoader.load(paths: ["\(root)/labs/edge-cluster.yaml"], defaultURI: "qemu:///system")
         #expect(edge.members.map(\.name) == ["edge-master", "edge-worker-1", "edge-worker-2"])
     }
 
     @Test func expandsCountAndTranslatesUserData() throws {
-        let lab = try FleetFixture.lab("""
+        let lab = try LabFixture.lab("""
             version: 1
             kind: Domain
             name: web
@@ -106,7 +106,7 @@ struct FleetFixture {
     // The bad files of the issue: each error names the file, the line and the key path, and nothing is loaded.
 
     @Test func unknownKey() {
-        let error = FleetFixture.loadError("""
+        let error = LabFixture.loadError("""
             version: 1
             kind: Domain
             name: web
@@ -118,7 +118,7 @@ struct FleetFixture {
     }
 
     @Test func wrongType() {
-        let error = FleetFixture.loadError("""
+        let error = LabFixture.loadError("""
             version: 1
             kind: Domain
             name: web
@@ -126,7 +126,7 @@ struct FleetFixture {
               cpus: two
             """)
         #expect(error.contains("vms.yaml:5: spec.cpus: expected an integer, got the text 'two'"), "\(error)")
-        let list = FleetFixture.loadError("""
+        let list = LabFixture.loadError("""
             version: 1
             kind: Domain
             name: web
@@ -137,7 +137,7 @@ struct FleetFixture {
     }
 
     @Test func danglingReferenceInTheFiles() throws {
-        let error = FleetFixture.loadError("""
+        let error = LabFixture.loadError("""
             version: 1
             kind: Router
             name: fl-r
@@ -148,7 +148,7 @@ struct FleetFixture {
     }
 
     @Test func duplicateNames() {
-        let error = FleetFixture.loadError("""
+        let error = LabFixture.loadError("""
             version: 1
             kind: Domain
             name: web
@@ -166,7 +166,7 @@ struct FleetFixture {
     }
 
     @Test func duplicateKey() {
-        let error = FleetFixture.loadError("""
+        let error = LabFixture.loadError("""
             version: 1
             kind: Domain
             name: web
@@ -178,7 +178,7 @@ struct FleetFixture {
     }
 
     @Test func twoDomainsClaimingOneAddress() {
-        let error = FleetFixture.loadError("""
+        let error = LabFixture.loadError("""
             version: 1
             kind: Domain
             name: a
@@ -200,7 +200,7 @@ struct FleetFixture {
     }
 
     @Test func addressOutsideTheSubnetOrOnTheGateway() {
-        let outside = FleetFixture.loadError("""
+        let outside = LabFixture.loadError("""
             version: 1
             kind: Domain
             name: a
@@ -208,7 +208,7 @@ struct FleetFixture {
               networks: [{name: fl-demo, address: 10.120.0.5}]
             """)
         #expect(outside.contains("vms.yaml:5: spec.networks[0].address: address 10.120.0.5 is not a host address of network 'fl-demo' (10.119.0.0/24)"), "\(outside)")
-        let gateway = FleetFixture.loadError("""
+        let gateway = LabFixture.loadError("""
             version: 1
             kind: Domain
             name: a
@@ -220,7 +220,7 @@ struct FleetFixture {
 
     @Test func countOverTheSubnetsCapacity() {
         // The fixture's DHCP range holds 4 addresses.
-        let error = FleetFixture.loadError("""
+        let error = LabFixture.loadError("""
             version: 1
             kind: Domain
             name: web
@@ -229,7 +229,7 @@ struct FleetFixture {
               networks: [fl-demo]
             """)
         #expect(error.contains("vms.yaml:1: network 'fl-demo' cannot hold 5 members without fixed addresses: its DHCP range 10.119.0.100-10.119.0.103 has 4 addresses"), "\(error)")
-        #expect(FleetFixture.loadError("""
+        #expect(LabFixture.loadError("""
             version: 1
             kind: Domain
             name: web
@@ -250,24 +250,24 @@ struct FleetFixture {
             ("  forwards: [{host-port: 70000, guest-port: 22}]", "vms.yaml:5: spec.forwards[0].host-port: invalid host port '70000'"),
         ]
         for (line, expected) in cases {
-            let error = FleetFixture.loadError("version: 1\nkind: Domain\nname: web\nspec:\n\(line)\n")
+            let error = LabFixture.loadError("version: 1\nkind: Domain\nname: web\nspec:\n\(line)\n")
             #expect(error.contains(expected), "\(line): \(error)")
         }
     }
 
     @Test func documentHeaders() throws {
-        #expect(FleetFixture.loadError("version: 2\nkind: Domain\nname: web\nspec: {}\n").contains("vms.yaml:1: version: unsupported version 2"))
-        #expect(FleetFixture.loadError("version: 1\nkind: Server\nname: web\nspec: {}\n").contains("vms.yaml:2: kind: unknown kind 'Server'"))
-        #expect(FleetFixture.loadError("version: 1\nkind: Domain\nspec: {}\n").contains("vms.yaml:1: missing required key 'name'"))
-        #expect(FleetFixture.loadError("version: 1\nkind: Domain\nname: web\nspec: {memory: [1\n").contains("vms.yaml:"))
-        let noLab = try FleetFixture(["net.yaml": FleetFixture.network])
+        #expect(LabFixture.loadError("version: 2\nkind: Domain\nname: web\nspec: {}\n").contains("vms.yaml:1: version: unsupported version 2"))
+        #expect(LabFixture.loadError("version: 1\nkind: Server\nname: web\nspec: {}\n").contains("vms.yaml:2: kind: unknown kind 'Server'"))
+        #expect(LabFixture.loadError("version: 1\nkind: Domain\nspec: {}\n").contains("vms.yaml:1: missing required key 'name'"))
+        #expect(LabFixture.loadError("version: 1\nkind: Domain\nname: web\nspec: {memory: [1\n").contains("vms.yaml:"))
+        let noLab = try LabFixture(["net.yaml": LabFixture.network])
         #expect(throws: VMCtlError.self) { try noLab.load(["net.yaml"]) }
     }
 
     @Test func foldersAndIncludesAreReadOnce() throws {
-        let fixture = try FleetFixture([
+        let fixture = try LabFixture([
             "labs/demo.yaml": "version: 1\nkind: Lab\nname: demo\nspec:\n  include: [../networks, ../domains/web.yaml]\n",
-            "networks/net.yaml": FleetFixture.network,
+            "networks/net.yaml": LabFixture.network,
             "domains/web.yaml": "version: 1\nkind: Domain\nname: web\nspec:\n  networks: [fl-demo]\n",
         ])
         let lab = try fixture.load(["labs/demo.yaml", "domains"])
@@ -277,7 +277,7 @@ struct FleetFixture {
     }
 }
 
-@Suite struct FleetPlanTests {
+@Suite struct LabPlanTests {
     static let vms = """
         version: 1
         kind: Domain
@@ -313,11 +313,11 @@ struct FleetFixture {
         spec: {networks: [fl-demo]}
         """
 
-    static func lab() throws -> FleetLab { try FleetFixture.lab(vms) }
+    static func lab() throws -> Lab { try LabFixture.lab(vms) }
 
     /// The host as apply would leave it for `lab`.
-    static func converged(_ lab: FleetLab) -> FleetObserved {
-        var state = FleetObserved(uri: "test:///default")
+    static func converged(_ lab: Lab) -> LabObserved {
+        var state = LabObserved(uri: "test:///default")
         for network in lab.networks {
             let spec = network.spec
             state.networks.append(.init(name: spec.name, lab: lab.name, subnet: spec.subnet, gateway: spec.gateway,
@@ -352,15 +352,15 @@ struct FleetFixture {
         return state
     }
 
-    static func index(_ name: String, in state: FleetObserved) -> Int { state.domains.firstIndex { $0.name == name }! }
+    static func index(_ name: String, in state: LabObserved) -> Int { state.domains.firstIndex { $0.name == name }! }
 
-    static func plan(_ lab: FleetLab, _ state: FleetObserved) throws -> FleetPlan {
-        try FleetPlanner.plan(lab, observed: [state.uri: state])
+    static func plan(_ lab: Lab, _ state: LabObserved) throws -> LabPlan {
+        try LabPlanner.plan(lab, observed: [state.uri: state])
     }
 
     @Test func anEmptyHostGetsEverythingInOrder() throws {
         let lab = try Self.lab()
-        let plan = try Self.plan(lab, FleetObserved(uri: "test:///default"))
+        let plan = try Self.plan(lab, LabObserved(uri: "test:///default"))
         #expect(plan.actions.allSatisfy { $0.operation == .create })
         #expect(plan.actions.map { "\($0.kind.label) \($0.name)" } == [
             "fip-pool fl-ext", "security-group fl-web", "network fl-demo", "router fl-rt", "domain db", "domain web-1", "domain web-2",
@@ -461,26 +461,26 @@ struct FleetFixture {
     }
 
     @Test func danglingReferencesAreCheckedAgainstTheHost() throws {
-        let lab = try FleetFixture.lab("""
+        let lab = try LabFixture.lab("""
             version: 1
             kind: Domain
             name: web
             spec:
               networks: [elsewhere]
             """)
-        let error = #expect(throws: VMCtlError.self) { try Self.plan(lab, FleetObserved(uri: "test:///default")) }
+        let error = #expect(throws: VMCtlError.self) { try Self.plan(lab, LabObserved(uri: "test:///default")) }
         #expect(error?.description.contains("vms.yaml:5: spec.networks[0]: network 'elsewhere' is neither in the lab nor on test:///default") == true,
                 "\(error?.description ?? "")")
-        var state = FleetObserved(uri: "test:///default")
+        var state = LabObserved(uri: "test:///default")
         state.networks.append(.init(name: "elsewhere", lab: nil, subnet: IPv4Subnet("10.118.0.0/24"), gateway: IPv4Address("10.118.0.1"),
                                     dhcp: nil, mode: .nat, domain: nil))
         #expect(try Self.plan(lab, state).count(.create) == 2)
 
-        let group = try FleetFixture.lab("version: 1\nkind: Domain\nname: web\nspec:\n  security-groups: [nope]\n")
-        let groupError = #expect(throws: VMCtlError.self) { try Self.plan(group, FleetObserved(uri: "test:///default")) }
+        let group = try LabFixture.lab("version: 1\nkind: Domain\nname: web\nspec:\n  security-groups: [nope]\n")
+        let groupError = #expect(throws: VMCtlError.self) { try Self.plan(group, LabObserved(uri: "test:///default")) }
         #expect(groupError?.description.contains("vms.yaml:5: spec.security-groups[0]: security group 'nope' is neither in the lab nor on") == true)
-        let pool = try FleetFixture.lab("version: 1\nkind: Domain\nname: web\nspec:\n  floating-ip: {pool: nope}\n")
-        let poolError = #expect(throws: VMCtlError.self) { try Self.plan(pool, FleetObserved(uri: "test:///default")) }
+        let pool = try LabFixture.lab("version: 1\nkind: Domain\nname: web\nspec:\n  floating-ip: {pool: nope}\n")
+        let poolError = #expect(throws: VMCtlError.self) { try Self.plan(pool, LabObserved(uri: "test:///default")) }
         #expect(poolError?.description.contains("vms.yaml:5: spec.floating-ip.pool: floating IP pool 'nope' is neither in the lab nor on") == true)
     }
 
@@ -500,7 +500,7 @@ struct FleetFixture {
         var state = Self.converged(lab)
         state.domains.append(.init(name: "mine", lab: nil, running: true, cpus: 1, memory: .mebibytes(256), disk: nil, network: "fl-demo", address: nil))
         state.networks.append(.init(name: "vmctl", lab: nil, subnet: nil, gateway: nil, dhcp: nil, mode: .nat, domain: nil))
-        let actions = FleetPlanner.destroy(lab: "demo", state: state)
+        let actions = LabPlanner.destroy(lab: "demo", state: state)
         #expect(actions.map { "\($0.kind.label) \($0.name)" } == [
             "domain db", "domain web-1", "domain web-2", "router fl-rt", "security-group fl-web", "fip-pool fl-ext", "network fl-demo",
         ])
@@ -508,10 +508,10 @@ struct FleetFixture {
     }
 
     @Test func metadataCarriesOwnership() throws {
-        var metadata = InstanceMetadata(image: "tiny", flavor: nil, instanceID: "i-1", hostname: "web", accelerator: "tcg",
+        var metadata = VMMetadata(image: "tiny", flavor: nil, instanceID: "i-1", hostname: "web", accelerator: "tcg",
                                         created: "now", volumes: [:])
         metadata.lab = LabOwnership(name: "demo", digest: "abc")
-        #expect(InstanceMetadata(element: metadata.element)?.lab == LabOwnership(name: "demo", digest: "abc"))
+        #expect(VMMetadata(element: metadata.element)?.lab == LabOwnership(name: "demo", digest: "abc"))
         let network = NetworkMetadata(mode: .routed, lab: "demo")
         let document = try NetworkSpec(name: "fl-x", subnet: "10.117.0.0/24").document
         var withLab = document
@@ -524,9 +524,9 @@ struct FleetFixture {
     }
 }
 
-extension FleetAction {
+extension LabAction {
     /// What apply changes on the member's VM in place (nil for other kinds of action).
-    var domainUpdate: FleetDomainUpdate? {
+    var domainUpdate: LabVMUpdate? {
         if case .domain(_, let update) = subject { return update }
         return nil
     }

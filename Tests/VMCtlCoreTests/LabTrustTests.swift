@@ -55,11 +55,11 @@ import Testing
 
     @Test func aLabURIThatRunsAProgramIsRefusedWithItsLine() {
         let lab = "version: 1\nkind: Lab\nname: demo\nuri: \"qemu+ext:///system?command=/tmp/x.sh\"\n"
-        let message = Self.error { try FleetFixture(["lab.yaml": lab]).load() }
+        let message = Self.error { try LabFixture(["lab.yaml": lab]).load() }
         #expect(message.contains("lab.yaml:4: uri: invalid libvirt URI 'qemu+ext:///system?command=/tmp/x.sh': transport 'ext' is not allowed"),
                 "\(message)")
-        let network = FleetFixture.network.replacingOccurrences(of: "name: fl-demo\n", with: "name: fl-demo\nuri: qemu+ssh://lab1/system?keyfile=/k\n")
-        let perObject = FleetFixture.loadError("", network: network)
+        let network = LabFixture.network.replacingOccurrences(of: "name: fl-demo\n", with: "name: fl-demo\nuri: qemu+ssh://lab1/system?keyfile=/k\n")
+        let perObject = LabFixture.loadError("", network: network)
         #expect(perObject.contains("net.yaml:4: uri: invalid libvirt URI") && perObject.contains("parameter 'keyfile' is not allowed"), "\(perObject)")
     }
 
@@ -80,7 +80,7 @@ import Testing
     }
 
     @Test func sourcesInTheFilesFolderAreSent() throws {
-        let fixture = try FleetFixture(["lab.yaml": FleetFixture.labHeader, "net.yaml": FleetFixture.network,
+        let fixture = try LabFixture(["lab.yaml": LabFixture.labHeader, "net.yaml": LabFixture.network,
                                         "vms.yaml": Self.files("conf/app.conf"), "conf/app.conf": "port=80\n"])
         let lab = try fixture.load()
         #expect(lab.members[0].runCommands[0].contains(Data("port=80\n".utf8).base64EncodedString()))
@@ -88,7 +88,7 @@ import Testing
 
     @Test(arguments: ["/etc/hostname", "../outside.txt", "conf/../../outside.txt", "/proc/self/environ"])
     func sourcesOutsideTheFolderAreRefused(_ source: String) throws {
-        let fixture = try FleetFixture(["lab/lab.yaml": FleetFixture.labHeader, "lab/net.yaml": FleetFixture.network,
+        let fixture = try LabFixture(["lab/lab.yaml": LabFixture.labHeader, "lab/net.yaml": LabFixture.network,
                                         "lab/vms.yaml": Self.files(source), "outside.txt": "secret\n", "lab/conf/x": ""])
         let message = Self.error { try fixture.load(["lab/lab.yaml"]) }
         #expect(message.contains("vms.yaml:8: spec.user-data.files[0].source:"), "\(message)")
@@ -96,7 +96,7 @@ import Testing
     }
 
     @Test func aSymlinkInsideTheFolderPointingOutIsRefused() throws {
-        let fixture = try FleetFixture(["lab/lab.yaml": FleetFixture.labHeader, "lab/net.yaml": FleetFixture.network,
+        let fixture = try LabFixture(["lab/lab.yaml": LabFixture.labHeader, "lab/net.yaml": LabFixture.network,
                                         "lab/vms.yaml": Self.files("key"), "outside.txt": "secret\n"])
         try FileManager.default.createSymbolicLink(atPath: fixture.directory + "/lab/key", withDestinationPath: fixture.directory + "/outside.txt")
         let message = Self.error { try fixture.load(["lab/lab.yaml"]) }
@@ -104,7 +104,7 @@ import Testing
     }
 
     @Test func aSourceMustBeASmallRegularFile() throws {
-        let fixture = try FleetFixture(["lab.yaml": FleetFixture.labHeader, "net.yaml": FleetFixture.network,
+        let fixture = try LabFixture(["lab.yaml": LabFixture.labHeader, "net.yaml": LabFixture.network,
                                         "vms.yaml": Self.files("pipe")])
         #expect(mkfifo(fixture.directory + "/pipe", 0o600) == 0)
         #expect(Self.error { try fixture.load() }.contains("source 'pipe' is not a regular file"))
@@ -115,7 +115,7 @@ import Testing
     @Test(arguments: ["http:80/a\r\nX-Evil: 1", "http:80/a b", "http:80/\u{7F}", "http:80/é", "http:80", "http:0/", "http:65536/",
                       "http:80x/", "tcp:0", "tcp:70000"])
     func readinessValuesThatBreakTheRequestAreRefused(_ text: String) {
-        let message = Self.error { try FleetReadiness(parsing: text) }
+        let message = Self.error { try LabReadiness(parsing: text) }
         if text == "http:80" {
             #expect(message == "no error")
         } else {
@@ -124,8 +124,8 @@ import Testing
     }
 
     @Test func readinessPathsKeepWhatURLsAllow() throws {
-        #expect(try FleetReadiness(parsing: "http:8080/health?full=1&x=%20") == .http(8080, try HTTPPath("/health?full=1&x=%20")))
-        let message = FleetFixture.loadError("version: 1\nkind: Domain\nname: web\nspec:\n  networks: [fl-demo]\n  ready: [\"http:80/a\\r\\nHost: x\"]\n")
+        #expect(try LabReadiness(parsing: "http:8080/health?full=1&x=%20") == .http(8080, try HTTPPath("/health?full=1&x=%20")))
+        let message = LabFixture.loadError("version: 1\nkind: Domain\nname: web\nspec:\n  networks: [fl-demo]\n  ready: [\"http:80/a\\r\\nHost: x\"]\n")
         #expect(message.contains("vms.yaml:6: spec.ready[0]: invalid readiness path"), "\(message)")
     }
 
@@ -150,21 +150,21 @@ import Testing
         """
 
     @Test func aRouterJoiningAnIsolatedNetworkFailsThePlan() throws {
-        let lab = try FleetFixture.lab(Self.isolatedRouter)
-        let message = Self.error { try FleetPlanner.plan(lab, observed: ["test:///default": FleetObserved(uri: "test:///default")]) }
+        let lab = try LabFixture.lab(Self.isolatedRouter)
+        let message = Self.error { try LabPlanner.plan(lab, observed: ["test:///default": LabObserved(uri: "test:///default")]) }
         #expect(message.contains("lab.yaml:1: lab 'demo' cannot be applied on test:///default: router 'lab-rt' cannot join isolated network 'lab-iso'"),
                 "\(message)")
     }
 
     @Test func aForwardOnAPortAnotherVMHoldsFailsThePlan() throws {
-        let lab = try FleetFixture.lab("version: 1\nkind: Domain\nname: web\nspec:\n  networks: [fl-demo]\n  forwards: [{host-port: 2222, guest-port: 22}]\n")
-        var state = FleetObserved(uri: "test:///default")
+        let lab = try LabFixture.lab("version: 1\nkind: Domain\nname: web\nspec:\n  networks: [fl-demo]\n  forwards: [{host-port: 2222, guest-port: 22}]\n")
+        var state = LabObserved(uri: "test:///default")
         state.networks.append(.init(name: "other", lab: nil, subnet: IPv4Subnet("10.122.0.0/24"), gateway: IPv4Address("10.122.0.1"),
                                     dhcp: nil, mode: .nat, domain: nil))
         state.domains.append(.init(name: "ssh-box", lab: nil, running: true, cpus: 1, memory: .mebibytes(256), disk: nil, network: "other",
                                    address: IPv4Address("10.122.0.5"),
                                    forwards: [ForwardRule(name: "tcp-2222", proto: .tcp, hostAddress: nil, hostPort: 2222, guestPort: 22)]))
-        let message = Self.error { try FleetPlanner.plan(lab, observed: [state.uri: state]) }
+        let message = Self.error { try LabPlanner.plan(lab, observed: [state.uri: state]) }
         #expect(message.contains("port forwards 'tcp-2222' and 'tcp-2222' both take tcp *:2222"), "\(message)")
     }
 
@@ -181,53 +181,53 @@ import Testing
             spec: {networks: [fl-demo], floating-ip: lab-ext}
 
             """
-        #expect(FleetFixture.loadError(vms).contains("vms.yaml:1: address range 10.119.0.200-10.119.0.210 lies in network 'fl-demo'"))
+        #expect(LabFixture.loadError(vms).contains("vms.yaml:1: address range 10.119.0.200-10.119.0.210 lies in network 'fl-demo'"))
         // A network already on the host: the plan sees it.
-        var state = FleetObserved(uri: "test:///default")
+        var state = LabObserved(uri: "test:///default")
         state.networks.append(.init(name: "other", lab: nil, subnet: IPv4Subnet("10.122.0.0/24"), gateway: IPv4Address("10.122.0.1"),
                                     dhcp: nil, mode: .nat, domain: nil))
         let onHost = vms.replacingOccurrences(of: "10.119.0.200-10.119.0.210", with: "10.122.0.200-10.122.0.210")
-        let message = Self.error { try FleetPlanner.plan(try FleetFixture.lab(onHost), observed: [state.uri: state]) }
+        let message = Self.error { try LabPlanner.plan(try LabFixture.lab(onHost), observed: [state.uri: state]) }
         #expect(message.contains("vms.yaml:1: address range 10.122.0.200-10.122.0.210 lies in network 'other'"), "\(message)")
     }
 
     @Test(arguments: ["127.0.0.5-127.0.0.9", "100.0.0.1-130.0.0.1", "198.50.0.0-198.51.255.255", "239.0.0.1-239.0.0.9", "0.0.0.0-0.0.0.3"])
     func floatingPoolsOfSpecialOrHugeRangesAreRefused(_ range: String) {
-        let message = FleetFixture.loadError("version: 1\nkind: FloatingIPPool\nname: lab-ext\nspec: {interface: eth0, range: \(range)}\n")
+        let message = LabFixture.loadError("version: 1\nkind: FloatingIPPool\nname: lab-ext\nspec: {interface: eth0, range: \(range)}\n")
         #expect(message.contains("vms.yaml:4: spec.range: address range"), "\(range): \(message)")
     }
 
     @Test func aConvergedLabStillPlansClean() throws {
-        let lab = try FleetPlanTests.lab()
-        let plan = try FleetPlanTests.plan(lab, FleetPlanTests.converged(lab))
+        let lab = try LabPlanTests.lab()
+        let plan = try LabPlanTests.plan(lab, LabPlanTests.converged(lab))
         #expect(plan.pending == 0)
     }
 
     // MARK: Hostile values
 
     @Test func theControlNetworkNameIsReserved() {
-        let network = FleetFixture.network.replacingOccurrences(of: "name: fl-demo", with: "name: vmctl-control")
-        let message = FleetFixture.loadError("", network: network)
+        let network = LabFixture.network.replacingOccurrences(of: "name: fl-demo", with: "name: vmctl-control")
+        let message = LabFixture.loadError("", network: network)
         #expect(message.contains("net.yaml:3: name: 'vmctl-control' is reserved"), "\(message)")
     }
 
     @Test(arguments: ["127.0.0.0/24", "0.0.0.0/8", "169.254.0.0/16", "224.0.0.0/24", "240.0.0.0/24"])
     func specialSubnetsAreRefused(_ subnet: String) {
-        let network = FleetFixture.network.replacingOccurrences(of: "subnet: 10.119.0.0/24\n  dhcp: 10.119.0.100-10.119.0.103",
+        let network = LabFixture.network.replacingOccurrences(of: "subnet: 10.119.0.0/24\n  dhcp: 10.119.0.100-10.119.0.103",
                                                                 with: "subnet: \(subnet)")
-        let message = FleetFixture.loadError("", network: network)
+        let message = LabFixture.loadError("", network: network)
         #expect(message.contains("net.yaml:5: spec: invalid subnet") && message.contains("range; use a private range"), "\(message)")
     }
 
     @Test func aRouterListingANetworkTwiceIsRefused() {
-        let message = FleetFixture.loadError("version: 1\nkind: Router\nname: lab-rt\nspec: {networks: [fl-demo, fl-demo]}\n")
+        let message = LabFixture.loadError("version: 1\nkind: Router\nname: lab-rt\nspec: {networks: [fl-demo, fl-demo]}\n")
         #expect(message.contains("vms.yaml:4: spec.networks[1]: network 'fl-demo' is listed twice"), "\(message)")
     }
 
     @Test(arguments: ["/dev/zero", "/etc/hostname", "/"])
     func includesOfDevicesHostFilesOrTheRootAreRefused(_ include: String) throws {
         let lab = "version: 1\nkind: Lab\nname: demo\nspec:\n  include: [\"\(include)\"]\n"
-        let message = Self.error { try FleetFixture(["lab.yaml": lab]).load() }
+        let message = Self.error { try LabFixture(["lab.yaml": lab]).load() }
         #expect(message.contains("lab.yaml:5: spec.include[0]:") || message.contains("include[0]"), "\(message)")
     }
 
@@ -236,7 +236,7 @@ import Testing
                       "networks: [{name: fl-demo, address: 10.119.0.255}]", "user-data: {files: [{path: /x, content: a, mode: \"99999\"}]}"])
     func hostileDomainValuesGetOneLine(_ line: String) {
         let spec = line.hasPrefix("networks") ? line : "networks: [fl-demo]\n  \(line)"
-        let message = FleetFixture.loadError("version: 1\nkind: Domain\nname: web\nspec:\n  \(spec)\n")
+        let message = LabFixture.loadError("version: 1\nkind: Domain\nname: web\nspec:\n  \(spec)\n")
         #expect(message.contains("vms.yaml:"), "\(line): \(message)")
         #expect(!message.contains("\n"), "\(line): \(message)")
     }
@@ -248,16 +248,16 @@ extension LabTrustTests {
                       "ssh-keys: [\"ssh-ed25519 AAAA x\\u0007y\"]", "user-data: {run: [\"echo \\u0000\"]}",
                       "user-data: {files: [{path: \"/etc/a\\u001b\", content: x}]}"])
     func valuesTheSeedOrTheFirewallCannotCarryAreRefused(_ line: String) {
-        let message = FleetFixture.loadError("version: 1\nkind: Domain\nname: web\nspec:\n  networks: [fl-demo]\n  \(line)\n")
+        let message = LabFixture.loadError("version: 1\nkind: Domain\nname: web\nspec:\n  networks: [fl-demo]\n  \(line)\n")
         #expect(message.contains("vms.yaml:6: spec."), "\(line): \(message)")
         #expect(!message.contains("\n"), "\(line): \(message)")
     }
 
     @Test func aPoolOnAMissingInterfaceFailsThePlan() throws {
-        let lab = try FleetFixture.lab("version: 1\nkind: FloatingIPPool\nname: lab-ext\nspec: {interface: lab-nosuch0, range: 198.51.100.5-198.51.100.9}\n")
-        var state = FleetObserved(uri: "test:///default")
+        let lab = try LabFixture.lab("version: 1\nkind: FloatingIPPool\nname: lab-ext\nspec: {interface: lab-nosuch0, range: 198.51.100.5-198.51.100.9}\n")
+        var state = LabObserved(uri: "test:///default")
         state.interfaces = ["lo", "eth0"]
-        let message = Self.error { try FleetPlanner.plan(lab, observed: [state.uri: state]) }
+        let message = Self.error { try LabPlanner.plan(lab, observed: [state.uri: state]) }
         #expect(message.contains("vms.yaml:1: interface 'lab-nosuch0' of pool 'lab-ext' does not exist on test:///default"), "\(message)")
     }
 }

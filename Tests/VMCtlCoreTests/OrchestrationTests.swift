@@ -44,13 +44,13 @@ import Testing
         }
     }
 
-    var instances: Instances {
+    var instances: VMs {
         let notices = notices
-        return Instances(session: session) { notices.add($0) }
+        return VMs(session: session) { notices.add($0) }
     }
 
-    func spec(_ name: String) throws -> InstanceSpec {
-        try InstanceSpec(name: name, image: image, network: "default", accel: .tcg)
+    func spec(_ name: String) throws -> VMSpec {
+        try VMSpec(name: name, image: image, network: "default", accel: .tcg)
     }
 
     func imageInfo(_ name: String) throws -> ImageInfo { try storage.image(named: name).info }
@@ -94,8 +94,8 @@ import Testing
         let root = try storage.createOverlay(named: VMCtlNames.rootVolume(of: name), on: imageInfo(image), capacity: 2 << 30)
         let seed = try storage.pool().createVolume(
             xml: VolumeDocument(name: VMCtlNames.seedVolume(of: name), capacityBytes: 1 << 20, format: "raw").xml)
-        let metadata = InstanceMetadata(
-            image: image, flavor: nil, instanceID: Instances.newInstanceID(), hostname: name, accelerator: "tcg",
+        let metadata = VMMetadata(
+            image: image, flavor: nil, instanceID: VMs.newInstanceID(), hostname: name, accelerator: "tcg",
             created: "now", volumes: ["root": root.name, "seed": seed.name])
         let document = DomainDocument(
             type: .qemu, name: name, metadata: [metadata.element], maxMemoryKiB: 131_072, currentMemoryKiB: 131_072,
@@ -116,7 +116,7 @@ import Testing
         remove([name])
         defer { remove([name]) }
         let error = try #require(throws: VMCtlError.self) {
-            try instances.makeSeed(named: VMCtlNames.seedVolume(of: name), instanceID: Instances.newInstanceID(),
+            try instances.makeSeed(named: VMCtlNames.seedVolume(of: name), instanceID: VMs.newInstanceID(),
                                    hostname: name, sshKeys: [], runCommands: [])
         }
         // It failed after the volume existed, where the driver gives out: the cleanup had work to do.
@@ -204,7 +204,7 @@ import Testing
     }
 }
 
-/// What Instances said while it worked; tests only read it after the call returned.
+/// What VMs said while it worked; tests only read it after the call returned.
 final class Notices: Sendable {
     private let lines = Mutex<[String]>([])
     func add(_ line: String) { lines.withLock { $0.append(line) } }

@@ -54,7 +54,7 @@ import Testing
         interfaces: [.init(network: "vmctl", mac: "52:54:00:12:34:56")],
         serialLogPath: "/var/log/libvirt/qemu/src-serial.log")
 
-    static let metadata = InstanceMetadata(
+    static let metadata = VMMetadata(
         image: "tiny", flavor: nil, instanceID: "i-new", hostname: "copy", accelerator: "tcg", created: "now",
         volumes: ["root": "vm-copy-root.qcow2", "seed": "vm-copy-seed.iso"])
 
@@ -69,7 +69,7 @@ import Testing
                                               .volume(pool: "vmctl", volume: "vm-copy-seed.iso")])
         #expect(clone.disks[1].isReadOnly)
         #expect(clone.serialLogPath == "/var/log/libvirt/qemu/copy-serial.log")
-        #expect(InstanceMetadata(domain: try DomainDocument(xml: clone.xml)) == Self.metadata)
+        #expect(VMMetadata(domain: try DomainDocument(xml: clone.xml)) == Self.metadata)
         #expect(clone.metadata.contains { $0.name == "other:thing" })
         #expect((clone.maxVcpus, clone.vcpus, clone.currentMemoryKiB) == (4, 1, 524_288))
     }

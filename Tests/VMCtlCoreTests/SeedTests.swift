@@ -49,20 +49,20 @@ import Testing
 
 @Suite struct MetadataTests {
     @Test func instanceMetadataRoundTripsThroughDomainXML() throws {
-        let metadata = InstanceMetadata(
+        let metadata = VMMetadata(
             image: "tiny", flavor: "nano", instanceID: "i-9", hostname: "a", accelerator: "tcg",
             created: "2026-11-23T00:00:00Z", volumes: ["root": "vm-a-root.qcow2", "seed": "vm-a-seed.iso"])
         let document = DomainDocument(type: .qemu, name: "a", metadata: [metadata.element],
                                       maxMemoryKiB: 1024, currentMemoryKiB: 1024, maxVcpus: 1, vcpus: 1)
         let parsed = try DomainDocument(xml: document.xml)
-        #expect(InstanceMetadata(domain: parsed) == metadata)
+        #expect(VMMetadata(domain: parsed) == metadata)
     }
 
     @Test func libvirtMayRenameThePrefix() throws {
         let element = try XMLReader.parse("""
             <x:instance xmlns:x="https://vmctl.dev/xmlns/1"><x:image>tiny</x:image><x:instance-id>i-1</x:instance-id></x:instance>
             """)
-        #expect(InstanceMetadata(element: element)?.image == "tiny")
+        #expect(VMMetadata(element: element)?.image == "tiny")
     }
 
     @Test func defaultNetworkIsTunedForFastDHCP() {

@@ -294,7 +294,7 @@ import Testing
     }
 
     @Test func metadataForLibvirtHasNoNamespaceOfItsOwn() throws {
-        let metadata = InstanceMetadata(image: "tiny", flavor: nil, instanceID: "i-1", hostname: "web", accelerator: "tcg",
+        let metadata = VMMetadata(image: "tiny", flavor: nil, instanceID: "i-1", hostname: "web", accelerator: "tcg",
                                         created: "now", volumes: ["root": "vm-web-root.qcow2"])
         let xml = XMLWriter.render(metadata.bareElement)
         #expect(!xml.contains("vmctl:"))

@@ -46,7 +46,7 @@ import Testing
     }
 
     @Test func explicitSizesOverrideTheFlavor() throws {
-        let spec = try InstanceSpec(name: "a", flavor: "medium", memory: .mebibytes(768))
+        let spec = try VMSpec(name: "a", flavor: "medium", memory: .mebibytes(768))
         #expect(spec.cpus == 2)
         #expect(spec.memory == .mebibytes(768))
         #expect(spec.disk == .gibibytes(40))
@@ -54,30 +54,30 @@ import Testing
     }
 
     @Test func definesHeadroomForLiveResizes() throws {
-        let spec = try InstanceSpec(name: "a", cpus: 1, memory: .mebibytes(512))
+        let spec = try VMSpec(name: "a", cpus: 1, memory: .mebibytes(512))
         #expect(spec.maximumCPUs == 4)
         #expect(spec.maximumMemory == .gibibytes(1))
-        let big = try InstanceSpec(name: "b", cpus: 8, memory: .gibibytes(8))
+        let big = try VMSpec(name: "b", cpus: 8, memory: .gibibytes(8))
         #expect(big.maximumCPUs == 16)
         #expect(big.maximumMemory == .gibibytes(12))
     }
 
     @Test func validationNamesTheBadField() throws {
-        #expect(throws: VMCtlError.invalid("invalid cpus 0: use 1 to 64")) { try InstanceSpec(name: "a", cpus: 0).validate() }
+        #expect(throws: VMCtlError.invalid("invalid cpus 0: use 1 to 64")) { try VMSpec(name: "a", cpus: 0).validate() }
         #expect(throws: VMCtlError.invalid("invalid memory 1M: use 64M to 16T")) {
-            try InstanceSpec(name: "a", memory: .mebibytes(1)).validate()
+            try VMSpec(name: "a", memory: .mebibytes(1)).validate()
         }
-        #expect(throws: VMCtlError.self) { try InstanceSpec(name: "a", sshAuthorizedKeys: ["not a key"]).validate() }
-        #expect(throws: VMCtlError.self) { try InstanceSpec(name: "a", network: "bad net").validate() }
+        #expect(throws: VMCtlError.self) { try VMSpec(name: "a", sshAuthorizedKeys: ["not a key"]).validate() }
+        #expect(throws: VMCtlError.self) { try VMSpec(name: "a", network: "bad net").validate() }
     }
 
     @Test func specsRoundTripAsJSONWithTheirVersion() throws {
-        let spec = try InstanceSpec(name: "a", flavor: "tiny", sshAuthorizedKeys: ["ssh-ed25519 AAAAC3Nza c"], runCommands: ["echo hi"])
+        let spec = try VMSpec(name: "a", flavor: "tiny", sshAuthorizedKeys: ["ssh-ed25519 AAAAC3Nza c"], runCommands: ["echo hi"])
         let data = try JSONEncoder().encode(spec)
         let text = String(decoding: data, as: UTF8.self)
         #expect(text.contains("\"version\":1"))
         #expect(text.contains("\"memory\":\"512M\""))
-        #expect(try JSONDecoder().decode(InstanceSpec.self, from: data) == spec)
+        #expect(try JSONDecoder().decode(VMSpec.self, from: data) == spec)
     }
 
     @Test func localURIsAreTheOnesWithoutAHost() throws {

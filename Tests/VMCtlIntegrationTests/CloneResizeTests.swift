@@ -96,8 +96,8 @@ struct CloneResizeTests {
         #expect(try guestSizes(name).memoryKiB > 2_900_000)
     }
 
-    private func details(_ name: String) throws -> InstanceDetails {
-        try Harness.vmctl("info", name, "--json").decode(InstanceDetails.self)
+    private func details(_ name: String) throws -> VMDetails {
+        try Harness.vmctl("info", name, "--json").decode(VMDetails.self)
     }
 
     private func guestSizes(_ name: String) throws -> (cpus: Int, memoryKiB: Int, diskSectors: Int) {

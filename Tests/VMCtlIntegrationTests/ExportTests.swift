@@ -137,14 +137,14 @@ struct ExportTests {
         return images.contains { $0.name == name }
     }
 
-    static func summary(_ name: String) throws -> InstanceSummary {
-        let all = try Harness.vmctl("list", "--json").decode([InstanceSummary].self)
+    static func summary(_ name: String) throws -> VMSummary {
+        let all = try Harness.vmctl("list", "--json").decode([VMSummary].self)
         guard let summary = all.first(where: { $0.name == name }) else { throw HarnessError("VM '\(name)' not listed") }
         return summary
     }
 
-    static func details(_ name: String) throws -> InstanceDetails {
-        try Harness.vmctl("info", name, "--json").decode(InstanceDetails.self)
+    static func details(_ name: String) throws -> VMDetails {
+        try Harness.vmctl("info", name, "--json").decode(VMDetails.self)
     }
 
     /// Temporary flattened volumes of exports of this suite's VMs.

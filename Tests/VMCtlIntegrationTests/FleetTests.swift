@@ -6,7 +6,7 @@ import VMCtlCore
 /// (and from the neighbour host where the firewall makes floating IPs and forwards work), applied again (no
 /// change), edited, resized, destroyed.
 @Suite(.serialized, .enabled(if: Harness.enabled, "set VMCTL_INTEGRATION=1 (make test does) to boot real guests"))
-struct FleetTests {
+struct LabTests {
     /// A copy of the repository's lab files that a test may edit.
     struct LabCopy {
         let root: String
@@ -100,7 +100,7 @@ struct FleetTests {
 
         let status = try Harness.vmctl("status", lab, "--json")
         #expect(status.status == 0, "\(status.stdout)")
-        let report = try status.decode(FleetStatus.self)
+        let report = try status.decode(LabStatus.self)
         #expect(report.members.map(\.name) == members)
         #expect(report.members.allSatisfy { $0.ready && $0.state == "running" && ($0.address?.hasPrefix("10.105.0.") ?? false) })
 
@@ -159,7 +159,7 @@ struct FleetTests {
         #expect(try Self.post(from: "sum", "(5+6)*2", to: "http://calculator/") == "result = 22")
         #expect(try Self.post(from: "sum", "10/4-1", to: "http://10.100.0.10/") == "result = 1.5")
 
-        let status = try Harness.vmctl("status", lab, "--json").decode(FleetStatus.self)
+        let status = try Harness.vmctl("status", lab, "--json").decode(LabStatus.self)
         let floating = try #require(status.members.first { $0.name == "calculator" }?.floatingIP)
         let sumFloating = try #require(status.members.first { $0.name == "sum" }?.floatingIP)
         let outside = try Harness.outside("curl", "-s", "-m", "10", "-d", "(5+6)*2", "http://\(floating)/")
@@ -190,7 +190,7 @@ struct FleetTests {
         let applied = try Self.apply(lab)
         #expect(applied.status == 0, "\(applied.stderr)")
         #expect(try Self.post(from: "sec-calculator", "2 3", to: "http://10.101.0.11:50001/") == "5")
-        let status = try Harness.vmctl("status", lab, "--json").decode(FleetStatus.self)
+        let status = try Harness.vmctl("status", lab, "--json").decode(LabStatus.self)
         let floating = try #require(status.members.first { $0.name == "sec-calculator" }?.floatingIP)
         #expect(try Harness.outside("curl", "-s", "-m", "10", "-d", "(5+6)*2", "http://\(floating)/").trimmed == "result = 22")
         #expect(try Harness.outside("ip", "route", "replace", "10.101.0.0/24", "via", "198.51.100.1").status == 0)
@@ -205,7 +205,7 @@ struct FleetTests {
         defer { _ = try? Harness.vmctl("destroy", lab) }
         let applied = try Self.apply(lab)
         #expect(applied.status == 0, "\(applied.stderr)")
-        let status = try Harness.vmctl("status", lab, "--json").decode(FleetStatus.self)
+        let status = try Harness.vmctl("status", lab, "--json").decode(LabStatus.self)
         let instance = try #require(status.members.first { $0.name == "topo-instance-1" }?.address)
         let last = Int(instance.split(separator: ".").last ?? "") ?? 0
         #expect((100...200).contains(last), "address \(instance) outside the allocation pool")

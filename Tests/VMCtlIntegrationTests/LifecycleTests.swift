@@ -34,7 +34,7 @@ struct LifecycleTests {
         #expect(try Harness.vmctl("ssh", name, "--", "cat /data/marker").trimmed == "kept-across-boots")
 
         let info = try Harness.vmctl("info", name, "--json")
-        let details = try info.decode(InstanceDetails.self)
+        let details = try info.decode(VMDetails.self)
         let mac = try #require(details.mac)
 
         let deleted = try Harness.vmctl("delete", name)

@@ -14,10 +14,10 @@ enum LabSnapshot {
         return snapshot
     }
 
-    static func run(_ operation: Fleet.SnapshotOperation, name: String, paths: [String], connection: ConnectionOptions) throws {
-        let lab = try FleetLoader.load(paths: paths, defaultURI: connection.resolvedURI())
-        let sessions = try Fleet.sessions(for: lab) { try Session(uri: $0) }
-        let result = try Fleet.snapshot(lab, sessions: sessions, operation: operation, name: name, notice: { Output.notice($0) })
+    static func run(_ operation: Labs.SnapshotOperation, name: String, paths: [String], connection: ConnectionOptions) throws {
+        let lab = try LabLoader.load(paths: paths, defaultURI: connection.resolvedURI())
+        let sessions = try Labs.sessions(for: lab) { try Session(uri: $0) }
+        let result = try Labs.snapshot(lab, sessions: sessions, operation: operation, name: name, notice: { Output.notice($0) })
         for line in result.done { Output.line(line) }
         guard !result.failures.isEmpty else { return }
         for failure in result.failures {

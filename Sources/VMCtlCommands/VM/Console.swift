@@ -16,7 +16,7 @@ struct Console: ParsableCommand {
 
     func run() throws {
         let session = try connection.session()
-        let details = try Instances(session: session).details(vm.name)
+        let details = try VMs(session: session).details(vm.name)
         guard let path = details.serialLog else { throw VMCtlError(.notFound, "VM '\(vm.name)' has no serial log") }
         guard session.isLocal else {
             throw VMCtlError(.unavailable, "the serial log is on the libvirt host (\(path)); use 'virsh -c \(session.uri) console \(vm.name)'")

@@ -8,7 +8,7 @@ struct Create: ParsableCommand {
             .map { "\($0.name) \($0.cpus)/\($0.memory)/\($0.disk)" }.joined(separator: ", "))
 
     @Argument(help: "The new VM's name (also its hostname).") var name: String
-    @Option(help: "Image to boot.") var image: String = InstanceSpec.defaultImage
+    @Option(help: "Image to boot.") var image: String = VMSpec.defaultImage
     @Option(help: "Size preset; --cpus/--memory/--disk override it.") var flavor: String?
     @Option(help: "Number of vCPUs.") var cpus: Int?
     @Option(help: "Memory, e.g. 512M or 2G.") var memory: String?
@@ -23,7 +23,7 @@ struct Create: ParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: OutputOptions
 
-    func spec() throws -> InstanceSpec {
+    func spec() throws -> VMSpec {
         let memory = try memory.map { try ByteSize(parsing: $0) }
         let disk = try disk.map { try ByteSize(parsing: $0) }
         if let memory, memory.bytes == 0 { throw VMCtlError.invalid("invalid memory '\(self.memory ?? "")': must be more than 0") }
@@ -32,7 +32,7 @@ struct Create: ParsableCommand {
             throw VMCtlError.invalid("invalid --run '\(command.prefix(30))…': one line per command")
         }
         let keys = try sshKeyFiles.flatMap { try SSHKey.read(file: try LocalFilePath($0, what: "SSH key file")) }
-        let spec = try InstanceSpec(
+        let spec = try VMSpec(
             name: name, image: image, flavor: flavor, cpus: cpus, memory: memory, disk: disk,
             network: network, sshAuthorizedKeys: keys, accel: accel, runCommands: runCommands)
         try spec.validate()
@@ -43,7 +43,7 @@ struct Create: ParsableCommand {
 
     func run() throws {
         let session = try connection.session()
-        let instances = Instances(session: session, notice: Output.notice)
+        let instances = VMs(session: session, notice: Output.notice)
         let storage = Storage(session: session)
         let summary = try naming(.accelerator, { $0.prefixed("--accel \(accel.rawValue)") }) {
             try instances.create(try spec(), start: start) { imageName in

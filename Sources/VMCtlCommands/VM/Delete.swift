@@ -10,7 +10,7 @@ struct Delete: ParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() throws {
-        try Instances(session: connection.session()).delete(vm.name, keepDisks: keepDisks)
+        try VMs(session: connection.session()).delete(vm.name, keepDisks: keepDisks)
         Output.line("deleted \(vm.name)")
     }
 }

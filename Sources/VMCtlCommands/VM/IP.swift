@@ -18,7 +18,7 @@ struct IP: ParsableCommand {
 
     func run() throws {
         let address = try naming(.wait, { $0.reworded("\($0.description) (use --wait SECONDS)") }) {
-            try Instances(session: connection.session()).address(of: vm.name, wait: try wait.map { try seconds($0, for: "--wait") })
+            try VMs(session: connection.session()).address(of: vm.name, wait: try wait.map { try seconds($0, for: "--wait") })
         }
         if output.json { return try Output.json(["name": vm.name, "address": address.description]) }
         Output.line(address.description)

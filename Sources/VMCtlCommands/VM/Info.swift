@@ -9,7 +9,7 @@ struct Info: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let details = try Instances(session: connection.session()).details(vm.name)
+        let details = try VMs(session: connection.session()).details(vm.name)
         if output.json { return try Output.json(details) }
         let rows: [(String, String)] = [
             ("Name", details.name), ("UUID", details.uuid), ("State", details.state),

@@ -8,7 +8,7 @@ struct List: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let manager = Instances(session: try connection.session())
+        let manager = VMs(session: try connection.session())
         let instances = try manager.list()
         let leftovers = try manager.leftovers()
         for name in Set(leftovers.filter { $0.origin == .create }.map(\.owner)).sorted() {

@@ -8,7 +8,7 @@ struct Reboot: ParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() throws {
-        try Instances(session: connection.session()).reboot(vm.name)
+        try VMs(session: connection.session()).reboot(vm.name)
         Output.line("rebooting \(vm.name)")
     }
 }

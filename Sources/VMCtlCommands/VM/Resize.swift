@@ -33,7 +33,7 @@ struct Resize: ParsableCommand {
     func validate() throws { _ = try request() }
 
     func run() throws {
-        let changes = try Instances(session: connection.session()).resize(vm.name, try request(), restart: restart)
+        let changes = try VMs(session: connection.session()).resize(vm.name, try request(), restart: restart)
         if output.json { return try Output.json(changes) }
         if changes.isEmpty { return Output.line("\(vm.name) already has those sizes") }
         let notes: [ResizeChange.Effect: String] = [

@@ -23,7 +23,7 @@ struct SSH: ParsableCommand {
 
     func run() throws {
         let session = try connection.session()
-        let instances = Instances(session: session)
+        let instances = VMs(session: session)
         let hostKeys = try SSHHostKeys().sshOptions(forVM: try instances.domain(named: vm.name).uuid)
         let address = try instances.address(of: vm.name, wait: try seconds(wait, for: "--wait"), listeningOn: 22)
         guard GuestReachability.isOnLink(address) else {

@@ -8,7 +8,7 @@ struct Start: ParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() throws {
-        try Instances(session: connection.session(), notice: Output.notice).start(vm.name)
+        try VMs(session: connection.session(), notice: Output.notice).start(vm.name)
         Output.line("started \(vm.name)")
     }
 }

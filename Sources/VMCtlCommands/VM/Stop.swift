@@ -16,7 +16,7 @@ struct Stop: ParsableCommand {
 
     func run() throws {
         try naming(.force, { $0.advising("use --force to pull the plug") }) {
-            try Instances(session: connection.session()).stop(vm.name, force: force, timeout: try seconds(timeout, for: "--timeout"))
+            try VMs(session: connection.session()).stop(vm.name, force: force, timeout: try seconds(timeout, for: "--timeout"))
         }
         Output.line("stopped \(vm.name)")
     }

@@ -3,7 +3,7 @@ import LibvirtXML
 /// What vmctl records in a network's `<metadata>`.
 public struct NetworkMetadata: Sendable, Equatable {
     public var mode: NetworkMode
-    /// The lab that created the network (fleet files); nil for networks made by hand.
+    /// The lab that created the network (lab files); nil for networks made by hand.
     public var lab: String?
 
     public init(mode: NetworkMode, lab: String? = nil) {

@@ -1,6 +1,6 @@
 import LibvirtXML
 
-/// A network as the user describes it (`vmctl net create`, fleet files).
+/// A network as the user describes it (`vmctl net create`, lab files).
 public struct NetworkSpec: Codable, Sendable, Equatable {
     public static let currentVersion = 1
 
@@ -12,7 +12,7 @@ public struct NetworkSpec: Codable, Sendable, Equatable {
     public var mode: NetworkMode
     /// DNS domain guests resolve each other in (default: the network's name).
     public var domain: String
-    /// The lab (fleet files) that creates and owns the network.
+    /// The lab (lab files) that creates and owns the network.
     public var lab: String? = nil
 
     /// Builds a spec from user text, filling in OpenStack-like defaults: the gateway is the subnet's

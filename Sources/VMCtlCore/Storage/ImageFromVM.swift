@@ -41,7 +41,7 @@ extension Storage {
             throw VMCtlError.conflict("VM '\(vmName)' is running; stop it before \(action): vmctl stop \(vmName)")
         }
         let document = try DomainDocument(xml: domain.xml([.inactive]))
-        let metadata = InstanceMetadata(domain: document)
+        let metadata = VMMetadata(domain: document)
         let pool = try pool()
         let volume: StorageVolume?
         if let root = metadata?.volumes["root"] {

@@ -6,6 +6,6 @@ import LibvirtXML
 struct StoppedRootDisk {
     let domain: Domain
     let document: DomainDocument
-    let metadata: InstanceMetadata?
+    let metadata: VMMetadata?
     let volume: StorageVolume
 }

@@ -7,13 +7,13 @@ import LibvirtXML
 public struct VMExport {
     let session: Session
     let storage: Storage
-    let instances: Instances
+    let instances: VMs
     let notice: (String) -> Void
 
     public init(session: Session, notice: @escaping (String) -> Void = { _ in }) {
         self.session = session
         self.storage = Storage(session: session)
-        self.instances = Instances(session: session, notice: notice)
+        self.instances = VMs(session: session, notice: notice)
         self.notice = notice
     }
 
@@ -101,7 +101,7 @@ public struct VMExport {
     public func importArchive(
         file: LocalFilePath, name: String? = nil, network: String? = nil, start: Bool,
         progress: ((String) -> Progress)? = nil
-    ) throws -> InstanceSummary {
+    ) throws -> VMSummary {
         let path = file.text
         if let name { try ResourceName.validate(name, kind: "VM") }
         if let network { try ResourceName.validate(network, kind: "network") }
@@ -122,7 +122,7 @@ public struct VMExport {
             notice("flavor '\(known)' of the exported VM is not known here; importing with its sizes only")
             flavor = nil
         }
-        let spec = try InstanceSpec(
+        let spec = try VMSpec(
             name: vmName, image: manifest.vm.image, flavor: flavor, cpus: manifest.vm.cpus,
             memory: manifest.vm.memory, disk: manifest.vm.disk, network: network ?? manifest.vm.network)
         // Stands in for the image in `create`'s checks and metadata; the root disk is the archive's, not an overlay.

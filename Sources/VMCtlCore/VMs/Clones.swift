@@ -5,12 +5,12 @@ import LibvirtXML
 /// Cloning VMs the VirtualBox way: a new VM with the source's disk contents and a new identity
 /// (UUID, MAC, hostname, instance-id), so it boots with its own lease and name.
 public struct Clones {
-    let instances: Instances
+    let instances: VMs
     var session: Session { instances.session }
     var storage: Storage { instances.storage }
 
     public init(session: Session, notice: @escaping (String) -> Void = { _ in }) {
-        instances = Instances(session: session, notice: notice)
+        instances = VMs(session: session, notice: notice)
     }
 
     /// Chooses the mode when the user did not: linked for a stopped source (instant); a snapshot is copied
@@ -34,7 +34,7 @@ public struct Clones {
     }
 
     public func clone(source sourceName: String, as name: String, mode requested: CloneMode?, start: Bool,
-                      snapshot: String? = nil, progress: Progress? = nil) throws -> InstanceSummary {
+                      snapshot: String? = nil, progress: Progress? = nil) throws -> VMSummary {
         try ResourceName.validate(name, kind: "VM")
         let source = try instances.domain(named: sourceName)
         // Taken before the name is checked, as in create: its volumes are nobody's leftovers meanwhile.
@@ -42,7 +42,7 @@ public struct Clones {
         defer { creating?.release() }
         if try instances.exists(name) { throw VMCtlError.alreadyExists("VM", name) }
         let sourceDocument = try instances.document(of: source, inactive: true)
-        guard let sourceMetadata = InstanceMetadata(domain: sourceDocument),
+        guard let sourceMetadata = VMMetadata(domain: sourceDocument),
               let sourceRootName = sourceMetadata.volumes["root"] else {
             throw VMCtlError.invalid("VM '\(sourceName)' was not made by vmctl; clone it with virt-clone")
         }
@@ -91,7 +91,7 @@ public struct Clones {
             rollback.add { instances.networks.unpin(macs: [mac], on: interface.network) }
         }
 
-        let instanceID = Instances.newInstanceID()
+        let instanceID = VMs.newInstanceID()
         let seedName = VMCtlNames.seedVolume(of: name)
         let sshKeys = sourceMetadata.sshKeys + [try SSHKeyStore().ensurePublicKey()]
         let seed = try instances.makeSeed(named: seedName, instanceID: instanceID, hostname: name,
@@ -161,7 +161,7 @@ public struct Clones {
 
     /// The source's definition with a new identity: no UUID or MAC (libvirt makes new ones), its own disks
     /// and its own console log (a clone writing into the source's log would mix two guests' output).
-    static func cloneDocument(of source: DomainDocument, name: String, metadata: InstanceMetadata,
+    static func cloneDocument(of source: DomainDocument, name: String, metadata: VMMetadata,
                               replacing volumes: [String: String]) throws -> DomainDocument {
         var document = source
         document.name = name

@@ -41,12 +41,12 @@ public enum ResizePlan {
     }
 }
 
-extension Instances {
+extension VMs {
     /// Applies a resize plan. With `restart`, a running VM whose changes need it is powered off (ACPI) and booted again.
     public func resize(_ name: String, _ request: ResizeRequest, restart: Bool) throws -> [ResizeChange] {
         let domain = try domain(named: name)
         let document = try document(of: domain, inactive: true)
-        guard let rootName = InstanceMetadata(domain: document)?.volumes["root"] else {
+        guard let rootName = VMMetadata(domain: document)?.volumes["root"] else {
             throw VMCtlError.invalid("VM '\(name)' was not made by vmctl; resize it with virsh")
         }
         let root = try libvirt("cannot find \(name)'s disk") { try storage.pool().lookupVolume(name: rootName) }

@@ -6,13 +6,13 @@ import LibvirtXML
 /// (`snapshot create --lab`) can call it per VM.
 public struct Snapshots {
     let session: Session
-    let instances: Instances
+    let instances: VMs
     /// Where notices go (external snapshots' limits, records kept when deleting).
     let notice: (String) -> Void
 
     public init(session: Session, notice: @escaping (String) -> Void = { _ in }) {
         self.session = session
-        self.instances = Instances(session: session)
+        self.instances = VMs(session: session)
         self.notice = notice
         // Unknown counts as oldest: revertRefusal then refuses what an old libvirt cannot do.
         self.libraryVersion = (try? session.connection.libraryVersion) ?? (0, 0, 0)
@@ -98,10 +98,10 @@ public struct Snapshots {
 
     /// Rewrites vmctl's metadata of the domain after the pool has been refreshed (so new overlay volumes are
     /// known); false when the domain has none (vmctl did not create it).
-    private func updateMetadata(of domain: Domain, _ change: (inout InstanceMetadata) throws -> Void) throws -> Bool {
+    private func updateMetadata(of domain: Domain, _ change: (inout VMMetadata) throws -> Void) throws -> Bool {
         if let pool = try? session.connection.lookupStoragePool(name: VMCtlNames.storagePool) { Storage(session: session).refreshSoon(pool) }
         guard (try domain.metadata(namespaceURI: VMCtlNames.metadataNamespace)) != nil else { return false }
-        try Instances(session: session).updateMetadata(of: domain.name, change)
+        try VMs(session: session).updateMetadata(of: domain.name, change)
         return true
     }
 

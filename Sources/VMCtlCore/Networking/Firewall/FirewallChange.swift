@@ -19,7 +19,7 @@ public struct FirewallChange {
     /// The firewall state of the staged inputs, as recorded (nothing left out).
     public var state: FirewallState { FirewallStateBuilder.state(of: inputs, interfaceExists: { _ in true }).state }
 
-    public func metadata(of vm: String) throws -> InstanceMetadata {
+    public func metadata(of vm: String) throws -> VMMetadata {
         guard let entry = inputs.vms.first(where: { $0.name == vm }) else {
             if inputs.foreignVMs.contains(vm) { throw VMCtlError.invalid("VM '\(vm)' was not made by vmctl") }
             throw VMCtlError.notFound("VM", vm)
@@ -27,7 +27,7 @@ public struct FirewallChange {
         return entry.metadata
     }
 
-    public mutating func updateMetadata(of vm: String, _ change: (inout InstanceMetadata) throws -> Void) throws {
+    public mutating func updateMetadata(of vm: String, _ change: (inout VMMetadata) throws -> Void) throws {
         var metadata = try metadata(of: vm)
         try change(&metadata)
         let index = inputs.vms.firstIndex { $0.name == vm }!

@@ -112,7 +112,7 @@ extension Firewall {
             result = try stage(&change)
             guard change.inputs != current else { return result }
             try FirewallStateBuilder.admit(change.inputs, over: current, interfaceExists: interfaceExists)
-            let instances = Instances(session: session)
+            let instances = VMs(session: session)
             // VMs first: a change touches either VMs or the control state, never both in one commit
             // today, so no partial write can split one change.
             for vm in change.changedVMs {

@@ -14,7 +14,7 @@ public struct FirewallInputs: Sendable, Equatable {
         public var name: String
         /// The first interface's MAC, lowercased (nil: no interface).
         public var mac: String?
-        public var metadata: InstanceMetadata
+        public var metadata: VMMetadata
     }
 
     public var networks: [NetworkRules] = []

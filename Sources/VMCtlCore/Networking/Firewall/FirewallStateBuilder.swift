@@ -42,9 +42,9 @@ public struct FirewallStateBuilder {
             guard let xml = try libvirt("cannot read VM '\(domain.name)'", { try unlessVanished { try domain.xml([.inactive]) } })
             else { continue }
             let document = try DomainDocument(xml: xml)
-            let metadata: InstanceMetadata
+            let metadata: VMMetadata
             do {
-                guard let read = try InstanceMetadata.read(domain: document) else {
+                guard let read = try VMMetadata.read(domain: document) else {
                     inputs.foreignVMs.insert(domain.name)
                     continue
                 }

@@ -17,6 +17,6 @@ public struct FloatingIPPool: Codable, Sendable, Equatable {
     public var interface: String
     public var range: IPv4Range
     public var allocations: [Allocation]
-    /// The lab (fleet files) that created the pool; nil for pools made by hand.
+    /// The lab (lab files) that created the pool; nil for pools made by hand.
     public var lab: String? = nil
 }

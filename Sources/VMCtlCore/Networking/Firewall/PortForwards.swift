@@ -3,11 +3,11 @@ import Foundation
 /// VirtualBox-style port forwarding to VMs on vmctl's networks, kept in each VM's metadata.
 public struct PortForwards {
     let session: Session
-    let instances: Instances
+    let instances: VMs
 
     public init(session: Session) {
         self.session = session
-        self.instances = Instances(session: session)
+        self.instances = VMs(session: session)
     }
 
     /// Adds a forward. The checks and the change happen under one lock (`Firewall.commit`), so of two

@@ -2,7 +2,7 @@
 public struct Router: Codable, Sendable, Equatable {
     public var name: String
     public var networks: [String]
-    /// The lab (fleet files) that created the router; nil for routers made by hand.
+    /// The lab (lab files) that created the router; nil for routers made by hand.
     public var lab: String? = nil
 
     public init(name: String, networks: [String]) {

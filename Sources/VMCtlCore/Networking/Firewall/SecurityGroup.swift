@@ -34,7 +34,7 @@ public struct SecurityGroup: Codable, Sendable, Equatable {
 
     public var name: String
     public var rules: [Rule]
-    /// The lab (fleet files) that created the group; nil for groups made by hand.
+    /// The lab (lab files) that created the group; nil for groups made by hand.
     public var lab: String? = nil
 
     public init(name: String, rules: [Rule]) {

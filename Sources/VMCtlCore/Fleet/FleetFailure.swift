@@ -1,7 +1,0 @@
-import Foundation
-
-/// One object whose change failed, and why.
-public struct FleetFailure: Sendable, Equatable, Codable {
-    public let subject: String
-    public let message: String
-}

@@ -1,9 +1,0 @@
-import Foundation
-
-/// Whether each non-domain object of the lab exists.
-public struct FleetObjectStatus: Codable, Sendable, Equatable {
-    public let kind: String
-    public let name: String
-    public let uri: String
-    public let present: Bool
-}

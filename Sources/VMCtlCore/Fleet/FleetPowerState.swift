@@ -1,8 +1,0 @@
-import Crypto
-import Foundation
-
-/// Whether a member should be running.
-public enum FleetPowerState: String, Sendable, Codable {
-    case running
-    case stopped
-}

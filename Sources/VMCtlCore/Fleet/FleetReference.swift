@@ -1,8 +1,0 @@
-import Crypto
-import Foundation
-
-/// A name that refers to another object, with where it was written (for dangling-reference errors).
-public struct FleetReference: Sendable, Equatable {
-    public let name: String
-    public let origin: FleetOrigin
-}

@@ -1,6 +1,0 @@
-import Foundation
-
-public struct FleetSnapshotResult: Sendable {
-    public let done: [String]
-    public let failures: [FleetFailure]
-}
