@@ -42,10 +42,13 @@ struct FirewallCommitTests {
         defer { removeAll() }
         #expect(try Harness.host("ip", "link", "add", dummy, "type", "bridge").status == 0)
         #expect(try Harness.host("ip", "link", "set", dummy, "up").status == 0)
-        #expect(try Harness.vmctl("fip", "pool", "create", pool, "--interface", dummy, "--range", range).status == 0)
+        let created = try Harness.vmctl("fip", "pool", "create", pool, "--interface", dummy, "--range", range)
+        try #require(created.status == 0, "\(created)")
         let address = try Harness.vmctl("fip", "allocate", pool).trimmed
-        #expect(try Harness.vmctl("create", vm).status == 0)
-        #expect(try Harness.vmctl("fip", "associate", address, vm).status == 0)
+        let vmCreated = try Harness.vmctl("create", vm)
+        try #require(vmCreated.status == 0, "\(vmCreated)")
+        let associated = try Harness.vmctl("fip", "associate", address, vm)
+        #expect(associated.status == 0, "\(associated)")
         try body(address)
     }
 
