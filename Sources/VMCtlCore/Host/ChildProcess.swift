@@ -12,7 +12,10 @@ import Foundation
 /// child's exit and then waits forever (seen in this project's CI with a zombie child). Spawning with
 /// `posix_spawn` also gives the child default signal dispositions and an empty mask, so it can be stopped
 /// with SIGTERM even when started from a thread that blocks signals.
-public final class ChildProcess: @unchecked Sendable {
+///
+/// Not Sendable: its descriptors and exit status are its owner's alone, unguarded (two threads reaping one
+/// child would race on `waitpid`).
+public final class ChildProcess {
     public enum Output: Sendable {
         /// `/dev/null`.
         case discard
