@@ -5,7 +5,10 @@ import Foundation
 public struct SSHHostKeys: Sendable {
     public let directory: String
 
-    public init(directory: String = VMCtlPaths.stateDirectory + "/known_hosts") { self.directory = directory }
+    public init() { self.init(directory: VMCtlPaths.stateDirectory + "/known_hosts") }
+
+    /// Elsewhere than vmctl's state: for tests, in a scratch directory.
+    init(directory: String) { self.directory = directory }
 
     public func file(ofVM uuid: String) -> String { directory + "/" + uuid }
 

@@ -4,7 +4,10 @@ import Foundation
 public struct SSHKeyStore: Sendable {
     public let directory: String
 
-    public init(directory: String = VMCtlPaths.stateDirectory + "/ssh") { self.directory = directory }
+    public init() { self.init(directory: VMCtlPaths.stateDirectory + "/ssh") }
+
+    /// Elsewhere than vmctl's state: for tests, in a scratch directory.
+    init(directory: String) { self.directory = directory }
 
     public var privateKeyPath: String { directory + "/id_ed25519" }
     public var publicKeyPath: String { privateKeyPath + ".pub" }

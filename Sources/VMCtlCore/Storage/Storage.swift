@@ -142,7 +142,7 @@ public struct Storage {
     /// overlays no VM uses (by volume name). Checked on the volumes themselves, so VMs made by other tools
     /// count too. Fails closed: a volume or VM removed meanwhile is skipped, but one that cannot be read is an
     /// error, since it may be the one that reads through to `path`.
-    public func dependents(ofPath path: String) throws -> [String] {
+    func dependents(ofPath path: String) throws -> [String] {
         let volumes = try libvirt("cannot list the volumes of pool '\(VMCtlNames.storagePool)'") { try pool().listAllVolumes() }
         let overlays = try volumes.filter { volume in
             let xml = try libvirt("cannot read volume '\(volume.name)'") { try unlessVanished { try volume.xml() } }
