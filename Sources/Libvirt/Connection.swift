@@ -8,7 +8,7 @@ public final class Connection: @unchecked Sendable {
 
     /// Opens `uri` (nil lets libvirt choose its default).
     public init(uri: String?, readOnly: Bool = false) throws {
-        ErrorPrinter.silence()
+        try Library.prepare()
         let opened = readOnly ? virConnectOpenReadOnly(uri) : virConnectOpen(uri)
         guard let opened else { throw LibvirtError.last(fallback: "cannot connect to \(uri ?? "libvirt")") }
         raw = opened

@@ -75,13 +75,6 @@ public struct LibvirtError: Error, Sendable, CustomStringConvertible, Equatable 
 }
 
 /// libvirt prints every error to stderr by default; vmctl reports errors itself, once, in its own words.
-enum ErrorPrinter {
-    private static let silenced: Void = {
-        virSetErrorFunc(nil) { _, _ in }
-    }()
-
-    static func silence() { _ = silenced }
-}
 
 @inline(__always)
 func check(_ result: Int32) throws {

@@ -30,8 +30,18 @@ enum Harness {
 
     static func run(_ executable: String, _ arguments: [String]) throws -> Result {
         let finished = try ChildProcess([executable] + arguments).finish()
-        return Result(status: finished.status, stdout: String(decoding: finished.output, as: UTF8.self),
-                      stderr: String(decoding: finished.errorOutput, as: UTF8.self))
+        let result = Result(status: finished.status, stdout: String(decoding: finished.output, as: UTF8.self),
+                            stderr: String(decoding: finished.errorOutput, as: UTF8.self))
+        if result.status != 0, let log = ProcessInfo.processInfo.environment["VMCTL_HARNESS_FAILURE_LOG"] {
+            // Every failed command with what it said, for hunting a failure that only shows under full load.
+            let line = "\(Date()) exit \(result.status): \(([executable] + arguments).joined(separator: " ")): \(result.stderr)"
+            if let handle = FileHandle(forWritingAtPath: log) ?? (FileManager.default.createFile(atPath: log, contents: nil) ? FileHandle(forWritingAtPath: log) : nil) {
+                handle.seekToEndOfFile()
+                handle.write(Data((line.hasSuffix("\n") ? line : line + "\n").utf8))
+                try? handle.close()
+            }
+        }
+        return result
     }
 
     /// Starts a command in the background with its output discarded; the caller stops or waits for it.

@@ -116,9 +116,13 @@ struct NetworkingTests {
         }
         for (net, subnet) in nets {
             _ = try? Harness.vmctl("net", "delete", net, "--force")
-            #expect(try Harness.vmctl("net", "create", net, "--subnet", subnet).status == 0)
+            let created = try Harness.vmctl("net", "create", net, "--subnet", subnet)
+            try #require(created.status == 0, "\(created)")
         }
-        for (vm, net) in vms { #expect(try Harness.vmctl("create", vm, "--network", net, "--start").status == 0) }
+        for (vm, net) in vms {
+            let created = try Harness.vmctl("create", vm, "--network", net, "--start")
+            try #require(created.status == 0, "\(created)")
+        }
         let opAddress = try Harness.vmctl("ip", "nw-op", "--wait", "90").trimmed
         #expect(try Harness.vmctl("ip", "nw-calc", "--wait", "90").status == 0)
 
