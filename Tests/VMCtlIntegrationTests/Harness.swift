@@ -35,10 +35,11 @@ enum Harness {
         if result.status != 0, let log = ProcessInfo.processInfo.environment["VMCTL_HARNESS_FAILURE_LOG"] {
             // Every failed command with what it said, for hunting a failure that only shows under full load.
             let line = "\(Date()) exit \(result.status): \(([executable] + arguments).joined(separator: " ")): \(result.stderr)"
-            if let handle = FileHandle(forWritingAtPath: log) ?? (FileManager.default.createFile(atPath: log, contents: nil) ? FileHandle(forWritingAtPath: log) : nil) {
-                handle.seekToEndOfFile()
-                handle.write(Data((line.hasSuffix("\n") ? line : line + "\n").utf8))
-                try? handle.close()
+            let fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+            if fd >= 0 {
+                let bytes = Array((line.hasSuffix("\n") ? line : line + "\n").utf8)
+                _ = write(fd, bytes, bytes.count)
+                close(fd)
             }
         }
         return result

@@ -95,7 +95,7 @@ public struct ExportManifest: Codable, Sendable, Equatable {
             try VMSizeLimits.check(memory: vm.memory)
             try VMSizeLimits.check(disk: vm.disk)
         } catch let error as VMCtlError {
-            throw VMCtlError.invalid("invalid export: \(error.description.dropFirst("invalid ".count))")
+            throw error.prefixed("invalid export")
         }
         guard disks.count == 1, let root = rootDisk else {
             throw VMCtlError.invalid("invalid export: expected exactly one disk, the root disk (found \(disks.count))")
